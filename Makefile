@@ -1,0 +1,31 @@
+# Two entry points for a fresh clone: `make repro` (the pipeline on default params) and `make test`.
+# Both create or refresh the virtual environment in .venv first.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+
+# The official KMNIST hosts are unreachable on the build machines; use the shared mirror when it is there.
+ifneq ($(wildcard ../shared/kmnist),)
+export GLYPHGEN_KMNIST_MIRROR ?= $(abspath ../shared/kmnist)
+endif
+
+.PHONY: venv repro test bench clean-venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+repro: venv
+	$(VENV)/bin/dvc repro
+
+test: venv
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) benchmarks/train_throughput.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,112 @@
+"""The one on-disk layout for image sets, and atomic writes for every output the pipeline produces.
+
+An image set is an .npz with `images` (uint8, N x H x W, white strokes on black), `labels` (int64, N) and
+`class_names` (str, one per label value). Extra per-image columns (font, source glyph) may ride along.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from glyphgen.errors import GlyphgenError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    An interrupted or failing writer therefore never leaves a file (or folder) that looks complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # the writer creates it (as a file or a folder)
+    try:
+        yield tmp
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@dataclass
+class ImageSet:
+    images: np.ndarray  # uint8, N x H x W, white strokes on black
+    labels: np.ndarray  # int64, N
+    class_names: list[str]
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # per-image columns, length N each
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != np.uint8 or self.images.ndim != 3:
+            raise GlyphgenError(f"images: expected uint8 N x H x W, got {self.images.dtype} {self.images.shape}")
+        if self.labels.shape != (len(self.images),):
+            raise GlyphgenError(f"labels: expected shape ({len(self.images)},), got {self.labels.shape}")
+        self.labels = self.labels.astype(np.int64, copy=False)
+        if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
+            raise GlyphgenError(f"labels: expected values in [0, {len(self.class_names)}), got {self.labels.min()}..{self.labels.max()}")
+        for name, column in self.extras.items():
+            if len(column) != len(self.images):
+                raise GlyphgenError(f"{name}: expected {len(self.images)} entries, got {len(column)}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.images.shape[1])
+
+    def subset(self, index: np.ndarray) -> "ImageSet":
+        return ImageSet(self.images[index], self.labels[index], list(self.class_names),
+                        {name: column[index] for name, column in self.extras.items()})
+
+
+def save_image_set(path: str | Path, image_set: ImageSet) -> None:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        # np.savez appends .npz to names without it; write through a file handle to keep the temp name.
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(
+                handle,
+                images=image_set.images,
+                labels=image_set.labels,
+                class_names=np.asarray(image_set.class_names, dtype=str),
+                **{f"extra_{name}": column for name, column in image_set.extras.items()},
+            )
+
+
+def load_image_set(path: str | Path) -> ImageSet:
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = {"images", "labels", "class_names"} - set(archive.files)
+            if missing:
+                raise GlyphgenError(f"{path}: not a glyphgen image set (missing {', '.join(sorted(missing))})")
+            images, labels = archive["images"], archive["labels"]
+            class_names = [str(name) for name in archive["class_names"]]
+            extras = {key[len("extra_"):]: archive[key] for key in archive.files if key.startswith("extra_")}
+    except FileNotFoundError:
+        raise GlyphgenError(f"{path}: file not found") from None
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise GlyphgenError(f"{path}: unreadable or truncated npz ({exc})") from None
+    return ImageSet(images, labels, class_names, extras)

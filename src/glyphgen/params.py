@@ -1,0 +1,117 @@
+"""Load params.yaml and turn each section into a typed dataclass.
+
+Unknown or mistyped keys fail loudly, naming the key, so a typo in `dvc exp run -S` cannot silently train
+with defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+import yaml
+
+from glyphgen.errors import GlyphgenError
+
+T = TypeVar("T")
+
+DEFAULT_PARAMS_FILE = Path("params.yaml")
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GlyphgenError(f"{path}: params file not found") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise GlyphgenError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(loaded, dict):
+        raise GlyphgenError(f"{path}: expected a mapping of sections at the top level")
+    return loaded
+
+
+def get_section(params: Mapping[str, Any], dotted_name: str, where: str = str(DEFAULT_PARAMS_FILE)) -> Any:
+    """Return params['a']['b'] for 'a.b', with an error naming the missing key."""
+    node: Any = params
+    for depth, key in enumerate(dotted_name.split(".")):
+        if not isinstance(node, Mapping) or key not in node:
+            missing = ".".join(dotted_name.split(".")[: depth + 1])
+            raise GlyphgenError(f"{where}: missing section '{missing}'")
+        node = node[key]
+    return node
+
+
+def parse_config(cls: type[T], raw: Mapping[str, Any] | None, where: str) -> T:
+    """Build dataclass `cls` from `raw`, checking every key and value type.
+
+    `where` names the section in messages, e.g. "params.yaml:split". Missing keys take the dataclass default;
+    nested dataclass fields are parsed recursively.
+    """
+    raw = {} if raw is None else raw
+    if not isinstance(raw, Mapping):
+        raise GlyphgenError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise GlyphgenError(f"{where}: unknown key '{unknown[0]}' (expected one of: {', '.join(fields)})")
+    hints = typing.get_type_hints(cls)
+    values = {name: _coerce(hints[name], raw[name], f"{where}.{name}") for name in raw}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise GlyphgenError(f"{where}: {exc}") from None
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(option, value, where)
+            except GlyphgenError as exc:
+                errors.append(str(exc))
+        raise GlyphgenError(errors[0] if len(errors) == 1 else f"{where}: {value!r} matches none of {hint}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise GlyphgenError(f"{where}: expected one of {list(args)}, got {value!r}")
+        return value
+    if dataclasses.is_dataclass(hint):
+        return parse_config(hint, value, where)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise GlyphgenError(f"{where}: expected a list, got {value!r}")
+        item_hint = args[0] if args else Any
+        items = [_coerce(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise GlyphgenError(f"{where}: expected a mapping, got {value!r}")
+        value_hint = args[1] if len(args) == 2 else Any
+        return {key: _coerce(value_hint, item, f"{where}.{key}") for key, item in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise GlyphgenError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(hint, type) and not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise GlyphgenError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def check_range(value: float, low: float, high: float, where: str) -> None:
+    """Raise the standard one-line error when `value` lies outside [low, high]."""
+    if not low <= value <= high:
+        raise GlyphgenError(f"{where}: expected a value in [{low}, {high}], got {value!r}")

@@ -1,0 +1,41 @@
+"""Where training runs: CUDA when present (bf16 autocast), else CPU; and seeding for repeatable runs."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+
+import numpy as np
+import torch
+
+from glyphgen.errors import GlyphgenError
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' takes CUDA when present; 'cpu' and 'cuda[:N]' are honoured as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GlyphgenError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GlyphgenError(f"device: {name!r} asked for, but no CUDA device is available")
+    return device
+
+
+def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; on CPU a no-op, since CPU bf16 is slower than fp32 for these small layers."""
+    if enabled and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed every RNG the pipeline touches; return a torch.Generator for data order."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
