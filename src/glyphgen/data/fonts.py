@@ -1,9 +1,9 @@
 """Render every character of a charset from every font face found, skipping glyphs a face lacks.
 
 Faces come from matplotlib's bundled fonts, every font file under data/fonts/, and globs from params.
-A glyph counts as missing when the face's cmap lacks the character, when the cmap sends several characters
-of the charset to one glyph (a placeholder font such as Last Resort draws the same box for all of them), or
-when the drawing has no ink.
+A glyph counts as missing when the face's cmap lacks the character, when the cmap sends many code points to
+that one glyph (a placeholder such as Last Resort's box, drawn for a whole Unicode block), or when the
+drawing has no ink.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from glyphgen.errors import GlyphgenError
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 MATPLOTLIB_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 MIN_INK_PIXELS = 4  # fewer dark pixels than this is a blank drawing, not a glyph
+PLACEHOLDER_SHARE = 8  # real fonts share a glyph between at most a few code points (space and no-break space)
 
 
 @dataclass
@@ -89,9 +90,9 @@ def unique_faces(files: list[Path], exclude: list[str]) -> list[Face]:
 
 def covered_characters(face: Face, charset: str) -> list[str]:
     """The characters of `charset` that `face` really draws, by its cmap."""
-    glyphs = {char: face.glyph_of.get(ord(char)) for char in charset}
-    shared = Counter(glyph for glyph in glyphs.values() if glyph is not None)
-    return [char for char, glyph in glyphs.items() if glyph is not None and shared[glyph] == 1]
+    code_points_per_glyph = Counter(face.glyph_of.values())
+    return [char for char in charset
+            if ord(char) in face.glyph_of and code_points_per_glyph[face.glyph_of[ord(char)]] <= PLACEHOLDER_SHARE]
 
 
 def draw_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
