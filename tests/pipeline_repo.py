@@ -78,3 +78,11 @@ class PipelineRepo:
 
     def metrics(self, relative: str) -> dict[str, Any]:
         return json.loads((self.path / relative).read_text(encoding="utf-8"))
+
+
+def run_stage_script(workdir: Path, stage: str, params: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
+    """Run stages/<stage>.py from the project in `workdir` with its own params.yaml (no DVC, no git)."""
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "stages" / f"{stage}.py"), *args], cwd=workdir,
+                          env=env, capture_output=True, text=True, timeout=120)
