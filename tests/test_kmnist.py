@@ -91,3 +91,14 @@ def test_idx_parser_checks_magic_and_sizes(tmp_path):
     write_idx(path, 0x0803, (2, 3, 4), bytes(23))
     with pytest.raises(GlyphgenError, match=r"need 24 bytes, found 23"):
         read_idx(path, 0x0803)
+
+
+def test_corrupt_download_leaves_no_file(tmp_path):
+    server = tmp_path / "server"
+    server.mkdir()
+    (server / kmnist.CLASS_MAP).write_text("index,codepoint,char\n0,U+0041,A\n")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with pytest.raises(GlyphgenError, match="does not match the official"):
+        kmnist.fetch(kmnist.CLASS_MAP, FetchConfig(url=server.as_uri()), downloads)
+    assert list(downloads.iterdir()) == []

@@ -89,12 +89,17 @@ def mirror_folder(config_mirror: str) -> Path | None:
     return folder
 
 
-def download(url: str, dest: Path, retries: int) -> None:
-    """Download `url` to `dest`, retrying transient failures with a growing pause."""
+def download(url: str, dest: Path, name: str, retries: int) -> None:
+    """Download official file `name` from `url` to `dest`, retrying transient failures with a growing pause.
+
+    The file appears at `dest` only once complete and MD5-verified.
+    """
     for attempt in range(1, retries + 1):
         try:
-            with atomic_path(dest) as tmp, urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out)
+            with atomic_path(dest) as tmp:
+                with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
+                    shutil.copyfileobj(response, out)
+                check_md5(tmp, name)
             return
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             if attempt == retries:
@@ -108,13 +113,13 @@ def download(url: str, dest: Path, retries: int) -> None:
 def fetch(name: str, config: FetchConfig, download_dir: Path) -> Path:
     """A verified local copy of official file `name`: the mirror's own file, or a fresh download."""
     mirror = mirror_folder(config.mirror)
-    if mirror is not None:
-        path = mirror / name
-        if not path.is_file():
-            raise GlyphgenError(f"{path}: missing from the KMNIST mirror")
-    else:
+    if mirror is None:
         path = download_dir / name
-        download(urllib.parse.urljoin(config.url.rstrip("/") + "/", name), path, config.retries)
+        download(urllib.parse.urljoin(config.url.rstrip("/") + "/", name), path, name, config.retries)
+        return path
+    path = mirror / name
+    if not path.is_file():
+        raise GlyphgenError(f"{path}: missing from the KMNIST mirror")
     check_md5(path, name)
     return path
 
