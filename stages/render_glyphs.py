@@ -34,7 +34,7 @@ def main() -> None:
         rendered = sum(entry["rendered"] for entry in report.values())
         if rendered == 0:
             raise GlyphgenError(f"params.yaml:render_glyphs.charset: none of {len(faces)} font faces draws any of {charset!r}")
-    write_json(REPORT, {"faces": len(faces), "rendered": rendered, "per_face": report})
+        write_json(REPORT, {"faces": len(faces), "rendered": rendered, "per_face": report})
     print(f"rendered {rendered} glyphs from {len(faces)} font faces")
 
 

@@ -21,6 +21,7 @@ from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont
 
 from glyphgen.errors import GlyphgenError
+from glyphgen.params import check_range
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 MATPLOTLIB_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -36,6 +37,9 @@ class RenderConfig:
     font_globs: list[str] = field(default_factory=list)
     # Faces whose family or PostScript name matches one of these (regex) are skipped.
     exclude: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_range(self.font_size, 8, 512, "params.yaml:render_glyphs.font_size")
 
 
 @dataclass
