@@ -33,7 +33,8 @@ def main() -> None:
             report[face.name] = {"file": face.path.name, "rendered": len(drawings), "missing": "".join(missing)}
         rendered = sum(entry["rendered"] for entry in report.values())
         if rendered == 0:
-            raise GlyphgenError(f"params.yaml:render_glyphs.charset: none of {len(faces)} font faces draws any of {charset!r}")
+            raise GlyphgenError(
+                f"params.yaml:render_glyphs.charset: none of {len(faces)} font faces draws any of {charset!r}")
         write_json(REPORT, {"faces": len(faces), "rendered": rendered, "per_face": report})
     print(f"rendered {rendered} glyphs from {len(faces)} font faces")
 

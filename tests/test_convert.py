@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glyphgen.data.convert import ConvertConfig, convert_glyphs, normalise_glyph
+from glyphgen.data.convert import ConvertConfig, convert_glyphs, normalise_glyph, read_gray
 from glyphgen.data.glyph_folders import list_glyph_files
 from glyphgen.errors import GlyphgenError
 from glyphgen.params import parse_config
@@ -41,6 +41,15 @@ def test_polarity_and_paper_tone_do_not_matter():
     grey_scan = normalise_glyph(l_shape(paper=210, ink=40), 28)
     np.testing.assert_array_equal(dark_on_light, light_on_dark)
     np.testing.assert_array_equal(dark_on_light, grey_scan)
+
+
+def test_transparent_background_counts_as_paper(tmp_path):
+    ink_alpha = 255 - l_shape()  # black strokes drawn on a fully transparent sheet
+    rgba = np.zeros((*ink_alpha.shape, 4), np.uint8)
+    rgba[..., 3] = ink_alpha
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "specimen.png")
+    from_specimen = normalise_glyph(read_gray(tmp_path / "specimen.png"), 28)
+    np.testing.assert_array_equal(from_specimen, normalise_glyph(l_shape(), 28))
 
 
 def test_glyph_folders_are_labelled_by_character_and_source(tmp_path):

@@ -14,7 +14,7 @@ from glyphgen.io import ImageSet
 from glyphgen.params import check_range
 
 MNIST_BOX_RATIO = 20 / 28  # MNIST fits digits into 20x20 inside 28x28
-INK_THRESHOLD = 0.1  # share of the darkest-to-lightest range that counts as ink when cropping
+INK_THRESHOLD = 0.1  # share of the strongest ink below which pixels are background when cropping
 
 
 @dataclass
@@ -77,8 +77,12 @@ def normalise_glyph(gray: np.ndarray, image_size: int) -> np.ndarray:
 
 
 def read_gray(path) -> np.ndarray:
+    """Grey levels of an image file; transparent parts count as white paper (specimens often have no fill)."""
     try:
         with Image.open(path) as image:
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                paper = Image.new("RGBA", image.size, "white")
+                image = Image.alpha_composite(paper, image.convert("RGBA"))
             return np.asarray(image.convert("L"))
     except OSError as exc:
         raise GlyphgenError(f"{path}: not a readable image ({exc})") from None

@@ -85,7 +85,8 @@ def mirror_folder(config_mirror: str) -> Path | None:
         mirror = urllib.parse.unquote(urllib.parse.urlparse(mirror).path)
     folder = Path(mirror)
     if not folder.is_dir():
-        raise GlyphgenError(f"KMNIST mirror {folder} (from {MIRROR_ENV} or params.yaml:fetch_kmnist.mirror) is not a folder")
+        raise GlyphgenError(
+            f"KMNIST mirror {folder} (from {MIRROR_ENV} or params.yaml:fetch_kmnist.mirror) is not a folder")
     return folder
 
 

@@ -28,13 +28,15 @@ class GlyphSplitConfig(CapConfig):
         check_range(self.test_size, 0.05, 0.5, "params.yaml:split.glyphs.test_size")
 
 
-def grouped_split(image_set: ImageSet, groups: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def grouped_split(image_set: ImageSet, groups: np.ndarray, test_size: float,
+                  seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(train rows, test rows): one fold of round(1/test_size) stratified group folds is the test set."""
     folds = StratifiedGroupKFold(n_splits=round(1 / test_size), shuffle=True, random_state=seed)
     try:
         train, test = next(folds.split(np.zeros(len(image_set)), image_set.labels, groups))
     except ValueError as exc:
-        raise GlyphgenError(f"params.yaml:split.glyphs.test_size: cannot split {len(set(groups))} source glyphs ({exc})") from None
+        raise GlyphgenError(
+            f"params.yaml:split.glyphs.test_size: cannot split {len(set(groups))} source glyphs ({exc})") from None
     return train, test
 
 
