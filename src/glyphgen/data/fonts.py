@@ -1,0 +1,123 @@
+"""Render every character of a charset from every font face found, skipping glyphs a face lacks.
+
+Faces come from matplotlib's bundled fonts, every font file under data/fonts/, and globs from params.
+A glyph counts as missing when the face's cmap lacks the character, when the cmap sends many code points to
+that one glyph (a placeholder such as Last Resort's box, drawn for a whole Unicode block), or when the
+drawing has no ink.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import struct
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from fontTools.ttLib import TTCollection, TTFont, TTLibError
+from PIL import Image, ImageDraw, ImageFont
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.params import check_range
+
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
+MATPLOTLIB_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+MIN_INK_PIXELS = 4  # fewer dark pixels than this is a blank drawing, not a glyph
+PLACEHOLDER_SHARE = 8  # real fonts share a glyph between at most a few code points (space and no-break space)
+
+
+@dataclass
+class RenderConfig:
+    charset: str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    font_size: int = 64
+    matplotlib_fonts: bool = True
+    font_globs: list[str] = field(default_factory=list)
+    # Faces whose family or PostScript name matches one of these (regex) are skipped.
+    exclude: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_range(self.font_size, 8, 512, "params.yaml:render_glyphs.font_size")
+
+
+@dataclass
+class Face:
+    path: Path
+    index: int  # position inside a .ttc collection, 0 otherwise
+    name: str  # PostScript name: unique, file-name safe
+    family: str
+    style: str
+    glyph_of: dict[int, str]  # code point -> glyph name (the best cmap)
+
+
+def font_files(config: RenderConfig, fonts_dir: Path) -> list[Path]:
+    """Every font file to render, in a stable order; a glob matching no font file is an error."""
+    files = sorted(MATPLOTLIB_FONTS.glob("*.ttf")) if config.matplotlib_fonts else []
+    files += sorted(p for p in fonts_dir.rglob("*") if p.suffix.lower() in FONT_SUFFIXES)
+    for position, pattern in enumerate(config.font_globs):
+        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if p.lower().endswith(FONT_SUFFIXES))
+        if not matches:
+            raise GlyphgenError(f"params.yaml:render_glyphs.font_globs[{position}]: '{pattern}' matched no "
+                                f"{'/'.join(FONT_SUFFIXES)} file")
+        files += matches
+    return list(dict.fromkeys(p.resolve() for p in files))
+
+
+def read_faces(path: Path) -> list[Face]:
+    """Every face in a font file (several for a .ttc collection)."""
+    try:
+        fonts = TTCollection(path, lazy=True).fonts if path.suffix.lower() == ".ttc" else [TTFont(path, lazy=True)]
+        faces = []
+        for index, font in enumerate(fonts):
+            names = font["name"]
+            family, style = names.getBestFamilyName(), names.getBestSubFamilyName()
+            postscript = names.getDebugName(6) or f"{family}-{style}"
+            faces.append(Face(path, index, re.sub(r"[^\w.-]+", "_", postscript), family, style,
+                              font.getBestCmap() or {}))
+        return faces
+    except (TTLibError, OSError, KeyError, AssertionError, struct.error) as exc:
+        raise GlyphgenError(f"{path}: not a readable TrueType/OpenType font ({exc})") from None
+
+
+def unique_faces(files: list[Path], exclude: list[str]) -> list[Face]:
+    """Faces from all files, the first of each family+style only, minus the excluded ones."""
+    faces: dict[tuple[str, str], Face] = {}
+    for path in files:
+        for face in read_faces(path):
+            if any(re.search(pattern, face.family) or re.search(pattern, face.name) for pattern in exclude):
+                continue
+            faces.setdefault((face.family, face.style), face)
+    return list(faces.values())
+
+
+def covered_characters(face: Face, charset: str) -> list[str]:
+    """The characters of `charset` that `face` really draws, by its cmap."""
+    code_points_per_glyph = Counter(face.glyph_of.values())
+    return [char for char in charset
+            if ord(char) in face.glyph_of and code_points_per_glyph[face.glyph_of[ord(char)]] <= PLACEHOLDER_SHARE]
+
+
+def draw_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
+    """The glyph black on white with a small margin, or None when it has no ink."""
+    left, top, right, bottom = font.getbbox(char)
+    margin = max(2, font.size // 8)
+    width, height = right - left + 2 * margin, bottom - top + 2 * margin
+    if right <= left or bottom <= top:
+        return None
+    canvas = Image.new("L", (width, height), 255)
+    ImageDraw.Draw(canvas).text((margin - left, margin - top), char, font=font, fill=0)
+    pixels = np.asarray(canvas)
+    return pixels if np.count_nonzero(pixels < 128) >= MIN_INK_PIXELS else None
+
+
+def render_face(face: Face, charset: str, font_size: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Drawings of every character `face` has, and the characters it is missing."""
+    font = ImageFont.truetype(str(face.path), font_size, index=face.index)
+    drawings = {}
+    for char in covered_characters(face, charset):
+        pixels = draw_glyph(font, char)
+        if pixels is not None:
+            drawings[char] = pixels
+    return drawings, [char for char in charset if char not in drawings]

@@ -1,0 +1,88 @@
+"""Run the real DVC pipeline in a throw-away copy of the project: a temporary git repository holding the
+project's files, with params overridden by dotted key. Reused by every end-to-end test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from glyphgen.io import ImageSet, load_image_set
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+KMNIST_MIRROR = PROJECT_ROOT.parent / "shared" / "kmnist"
+
+
+def project_files(root: Path = PROJECT_ROOT) -> list[str]:
+    """Tracked files plus new ones git would track (so uncommitted work is tested too)."""
+    listing = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                             cwd=root, check=True, capture_output=True, text=True).stdout
+    return [name for name in listing.split("\0") if name and (root / name).is_file()]
+
+
+class PipelineRepo:
+    """A fresh git + DVC repository in `path` holding a copy of the project."""
+
+    def __init__(self, path: Path, source: Path = PROJECT_ROOT) -> None:
+        self.path = path
+        for name in project_files(source):
+            target = path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, target)
+        self.git("init", "-q")
+        self.git("add", "-A")
+        self.git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "project copy")
+
+    def git(self, *args: str) -> None:
+        subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True)
+
+    def set_params(self, overrides: dict[str, Any]) -> None:
+        """Set params.yaml values by dotted key, e.g. {"augment_glyphs.n_samples": 100}."""
+        params_file = self.path / "params.yaml"
+        params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+        for dotted, value in overrides.items():
+            *parents, last = dotted.split(".")
+            node = params
+            for key in parents:
+                node = node.setdefault(key, {})
+            node[last] = value
+        params_file.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(self.path / "src")
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `python` in dvc.yaml
+        env["GLYPHGEN_KMNIST_MIRROR"] = str(KMNIST_MIRROR)
+        return env
+
+    def dvc(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=self.path, env=self.env(),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def repro(self, *targets: str) -> subprocess.CompletedProcess:
+        return self.dvc("repro", *targets)
+
+    @staticmethod
+    def stages_run(process: subprocess.CompletedProcess) -> list[str]:
+        """Names of the stages a `dvc repro` actually ran, from its log."""
+        return [line.split("'")[1] for line in process.stdout.splitlines() if line.startswith("Running stage '")]
+
+    def image_set(self, relative: str) -> ImageSet:
+        return load_image_set(self.path / relative)
+
+    def metrics(self, relative: str) -> dict[str, Any]:
+        return json.loads((self.path / relative).read_text(encoding="utf-8"))
+
+
+def run_stage_script(workdir: Path, stage: str, params: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
+    """Run stages/<stage>.py from the project in `workdir` with its own params.yaml (no DVC, no git)."""
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "stages" / f"{stage}.py"), *args], cwd=workdir,
+                          env=env, capture_output=True, text=True, timeout=120)

@@ -1,0 +1,74 @@
+import shutil
+
+import numpy as np
+import pytest
+from fontTools.ttLib import TTCollection, TTFont
+
+from glyphgen.data.fonts import MATPLOTLIB_FONTS, RenderConfig, font_files, read_faces, render_face, unique_faces
+from glyphgen.errors import GlyphgenError
+
+DEJAVU = MATPLOTLIB_FONTS / "DejaVuSans.ttf"
+SMALL_FONTS = [MATPLOTLIB_FONTS / "cmr10.ttf", MATPLOTLIB_FONTS / "cmtt10.ttf"]
+
+
+def test_renders_black_on_white_glyphs_and_reports_missing_ones():
+    face, = read_faces(DEJAVU)
+    drawings, missing = render_face(face, "Ag\u3042", font_size=32)  # DejaVu has no hiragana
+    assert sorted(drawings) == ["A", "g"] and missing == ["\u3042"]
+    a = drawings["A"]
+    assert a.dtype == np.uint8 and a[0, 0] == 255 and a.min() == 0  # white margin, black ink
+
+
+def test_placeholder_font_draws_nothing():
+    face, = read_faces(MATPLOTLIB_FONTS / "LastResortHE-Regular.ttf")  # one box glyph for every letter
+    drawings, missing = render_face(face, "A\u3042", font_size=32)
+    assert drawings == {} and missing == list("A\u3042")
+
+
+def test_blank_glyph_counts_as_missing():
+    face, = read_faces(DEJAVU)
+    drawings, missing = render_face(face, "A ", font_size=32)  # the space is in the cmap but has no ink
+    assert list(drawings) == ["A"] and missing == [" "]
+
+
+def test_every_face_of_a_collection_is_rendered(tmp_path):
+    collection = TTCollection()
+    collection.fonts = [TTFont(path) for path in SMALL_FONTS]
+    collection.save(tmp_path / "pair.ttc")
+    faces = read_faces(tmp_path / "pair.ttc")
+    assert [face.index for face in faces] == [0, 1] and faces[0].family != faces[1].family
+    second, _ = render_face(faces[1], "x", font_size=32)
+    alone, _ = render_face(read_faces(SMALL_FONTS[1])[0], "x", font_size=32)
+    np.testing.assert_array_equal(second["x"], alone["x"])
+
+
+def test_duplicate_faces_are_counted_once(tmp_path):
+    copy = tmp_path / "copy.ttf"
+    shutil.copy(SMALL_FONTS[0], copy)
+    assert len(unique_faces([SMALL_FONTS[0], copy, SMALL_FONTS[1]], exclude=[])) == 2
+    assert [f.family for f in unique_faces(SMALL_FONTS, exclude=["cmtt"])] == ["cmr10"]
+
+
+def test_font_folder_and_globs_are_searched(tmp_path):
+    fonts_dir = tmp_path / "fonts"
+    (fonts_dir / "nested").mkdir(parents=True)
+    shutil.copy(SMALL_FONTS[0], fonts_dir / "nested" / "mine.TTF")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    shutil.copy(SMALL_FONTS[1], extra / "other.otf")
+    config = RenderConfig(matplotlib_fonts=False, font_globs=[str(extra / "*")])
+    assert [p.name for p in font_files(config, fonts_dir)] == ["mine.TTF", "other.otf"]
+
+
+def test_glob_matching_no_font_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    config = RenderConfig(matplotlib_fonts=False, font_globs=[str(tmp_path / "empty" / "*.ttf")])
+    with pytest.raises(GlyphgenError, match=r"render_glyphs.font_globs\[0\]: .* matched no"):
+        font_files(config, tmp_path / "fonts")
+
+
+def test_a_file_that_is_not_a_font_is_an_error(tmp_path):
+    fake = tmp_path / "fake.ttf"
+    fake.write_text("not a font")
+    with pytest.raises(GlyphgenError, match="fake.ttf: not a readable TrueType/OpenType font"):
+        read_faces(fake)
