@@ -16,7 +16,8 @@ from torch import nn
 
 class Generator(nn.Module, abc.ABC):
     name: ClassVar[str]
-    config_class: ClassVar[type]  # a dataclass of hyperparameters, parsed from params.yaml
+    config_class: ClassVar[type]  # a dataclass of hyperparameters (always with a batch_size), parsed from params.yaml
+    presets: ClassVar[dict[str, Any]]  # named configs: "default" (sized for a CPU) and "reference" (the recipe)
     has_encoder: ClassVar[bool] = False
 
     def __init__(self, config: Any, image_size: int, num_classes: int) -> None:
