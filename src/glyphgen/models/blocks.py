@@ -6,23 +6,9 @@ halve the side with each stride-2 layer, so `image_size` must be divisible by 4 
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Mapping
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from glyphgen.errors import GlyphgenError
-from glyphgen.params import parse_config
-
-
-def build_config(config_class: type, presets: Mapping[str, Any], preset: str, overrides: Mapping[str, Any],
-                 where: str) -> Any:
-    """A model config: the named preset with per-key overrides, each key type-checked by parse_config."""
-    if preset not in presets:
-        raise GlyphgenError(f"{where}.preset: expected one of {sorted(presets)}, got {preset!r}")
-    return parse_config(config_class, {**dataclasses.asdict(presets[preset]), **overrides}, where)
 
 
 def mlp(sizes: list[int], activation: nn.Module, output: nn.Module | None = None) -> nn.Sequential:
@@ -116,16 +102,14 @@ def conv_encoder(channels: tuple[int, ...], kernel_size: int, batch_norm: bool) 
 
 
 def conv_decoder(channels: tuple[int, ...], kernel_size: int, batch_norm: bool) -> nn.Sequential:
-    """The mirror of conv_encoder: channels[-1] x S/2^k x S/2^k -> 1 x S x S logits.
-
-    One stride-2 transposed conv per entry (widths in reverse), then a stride-1 one down to a single channel.
-    """
+    """The mirror of conv_encoder: channels[-1] x S/2^k x S/2^k -> 1 x S x S logits, one stride-2
+    transposed conv per entry (widths in reverse, the last one down to a single channel)."""
     layers: list[nn.Module] = []
-    widths = tuple(reversed(channels))
-    for fan_in, fan_out in zip((widths[0], *widths[:-1]), widths):
+    widths = (*reversed(channels), 1)
+    for fan_in, fan_out in zip(widths, widths[1:]):
         layers.append(conv_transpose(fan_in, fan_out, kernel_size, stride=2))
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(fan_out))
-        layers.append(nn.ReLU())
-    layers.append(conv_transpose(widths[-1], 1, kernel_size, stride=1))
+        if fan_out > 1:
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(fan_out))
+            layers.append(nn.ReLU())
     return nn.Sequential(*layers)
