@@ -115,7 +115,7 @@ class AE(Autoencoder):
 class ConvAEConfig:
     channels: tuple[int, ...] = (32, 64)
     kernel_size: int = 3
-    latent_dim: int = 128
+    latent_dim: int = 16
     loss: Literal["mse", "bce"] = "bce"
     denoise: bool = False
     noise_std: float = 0.5
@@ -128,11 +128,15 @@ class ConvAE(Autoencoder):
 
     With `denoise` it trains on Gaussian-noised inputs against the clean images. The sigmoid output and BCE
     are computed together as BCE-with-logits (the same loss, numerically stable).
+
+    Default vs reference: a 16-d code instead of 128-d. Samples decode draws from a Gaussian fitted to the
+    codes, and a 128-d code space is far from Gaussian: on KMNIST (20000 images, 2 epochs) the 16-d samples
+    showed whole strokes where the 128-d ones were fragments (judged by eye on the sample grids).
     """
 
     name = "conv_ae"
     config_class = ConvAEConfig
-    presets = {"default": ConvAEConfig(), "reference": ConvAEConfig()}
+    presets = {"default": ConvAEConfig(), "reference": ConvAEConfig(latent_dim=128)}
 
     def __init__(self, config: ConvAEConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)

@@ -104,9 +104,9 @@ class DCGANConfig:
     spectral_norm: bool = False
     dcgan_init: bool = True
     real_label: float = 0.9
-    lr: float = 2e-4
+    lr: float = 5e-4
     beta1: float = 0.5
-    batch_size: int = 128
+    batch_size: int = 64
 
 
 class DCGAN(AdversarialGenerator):
@@ -115,7 +115,9 @@ class DCGAN(AdversarialGenerator):
 
     Default vs reference (the recipe runs at ~20 images/s on a 2-core CPU): stride-2 transposed convs instead
     of upsample + 5x5 convs (learned upsampling at a fraction of the cost), 4x4 kernels, a 64-32 generator and
-    32-64 discriminator, LeakyReLU 0.2, no dropout, N(0, 0.02) init (DCGAN paper), label smoothing 0.9.
+    32-64 discriminator, LeakyReLU 0.2, no dropout, N(0, 0.02) init (DCGAN paper), label smoothing 0.9, and
+    lr 5e-4 rather than 2e-4 (after 312 steps on KMNIST, 2e-4 drew blobs and 5e-4 drew strokes) and batch
+    64, for twice the updates in the same CPU time.
     """
 
     name = "dcgan"
@@ -125,7 +127,7 @@ class DCGAN(AdversarialGenerator):
         "reference": DCGANConfig(
             generator_channels=(256, 128, 64, 32), upsample="nearest", discriminator_channels=(64, 128, 256, 512),
             discriminator_strides=(2, 2, 2, 1), kernel_size=5, activation_slope=0.01, dropout=0.4,
-            dcgan_init=False, real_label=1.0,
+            dcgan_init=False, real_label=1.0, lr=2e-4, batch_size=128,
         ),
     }
 

@@ -17,10 +17,10 @@ from glyphgen.models.blocks import (adam, conv_decoder, conv_encoder, kl_to_stan
 class VAEConfig:
     channels: tuple[int, ...] = (32, 64)
     kernel_size: int = 3
-    hidden: int = 16
-    latent_dim: int = 2
+    hidden: int = 128
+    latent_dim: int = 16
     kl_weight: float = 1.0
-    lr: float = 1e-3
+    lr: float = 2e-3
     batch_size: int = 128
 
 
@@ -28,11 +28,18 @@ class VAE(Generator):
     """Encoder: stride-2 convs with BatchNorm -> dense `hidden` -> (mu, log-variance). Decoder: the mirror.
 
     The sigmoid output and BCE are computed together as BCE-with-logits (same loss, numerically stable).
+    BatchNorm sits in the encoder only, so the decoder computes the same function in training and when
+    sampling (no running statistics to drift between the two).
+
+    Default vs reference: dense 128 -> 16-d latent instead of 16 -> 2-d (set `latent_dim: 2` for the
+    latent-space picture) and lr 2e-3. On KMNIST (30000 images, 2 epochs) the loss fell to 236 against 292
+    for 16 -> 8-d, with stroke-like samples where 8-d drew blurry blobs. Short CPU budgets still leave
+    the conv VAE the blurriest of the six.
     """
 
     name = "vae"
     config_class = VAEConfig
-    presets = {"default": VAEConfig(), "reference": VAEConfig()}
+    presets = {"default": VAEConfig(), "reference": VAEConfig(hidden=16, latent_dim=2, lr=1e-3)}
     has_encoder = True
 
     def __init__(self, config: VAEConfig, image_size: int, num_classes: int) -> None:
@@ -52,7 +59,7 @@ class VAE(Generator):
             nn.Linear(config.latent_dim, features),
             nn.ReLU(),
             nn.Unflatten(1, feature_shape),
-            conv_decoder(config.channels, config.kernel_size, batch_norm=True),  # 1 x S x S logits
+            conv_decoder(config.channels, config.kernel_size, batch_norm=False),  # 1 x S x S logits
         )
 
     @property
