@@ -78,26 +78,27 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
 
     data = DeviceImages.from_image_set(train_set, device)
     batch_size = model.config.batch_size
+    steps_per_epoch = data.steps_per_epoch(batch_size)
     live = Live(str(work_dir / "live"), resume=step > 0, save_dvc_exp=False, dvcyaml=None)
-    progress = tqdm(total=epochs * data.steps_per_epoch(batch_size), initial=step, desc=model_name, unit="step")
+    progress = tqdm(total=epochs * steps_per_epoch, initial=step, desc=model_name, unit="step")
     loss_sums: dict[str, torch.Tensor] = {}
     steps_summed = 0
     while epoch < epochs:
         started = time.perf_counter()
         model.train()
-        for images, labels in data.epoch_batches(batch_size, data_order):
+        for batch, (images, labels) in enumerate(data.epoch_batches(batch_size, data_order), start=1):
             with autocast(device, config.bf16):
                 losses = model.train_step(images, labels, optimizers)
             loss_sums = {name: loss_sums.get(name, 0) + loss.float() for name, loss in losses.items()}
             steps_summed += 1
             step += 1
             progress.update()
-            if step % config.log_every == 0:
-                log_losses(live, progress, step, epoch, mean_losses(loss_sums, steps_summed), config.max_loss, work_dir)
+            # The epoch's last step is always checked, so no NaN goes unseen into a checkpoint.
+            if step % config.log_every == 0 or batch == steps_per_epoch:
+                means = mean_losses(loss_sums, steps_summed)
+                check_losses(means, step, epoch, config.max_loss, work_dir)
+                log_losses(live, progress, step, epoch, means)
                 loss_sums, steps_summed = {}, 0
-        if steps_summed:  # the end of the epoch: nothing unchecked goes into a checkpoint
-            log_losses(live, progress, step, epoch, mean_losses(loss_sums, steps_summed), config.max_loss, work_dir)
-            loss_sums, steps_summed = {}, 0
         epoch += 1
         seconds += time.perf_counter() - started
         if epoch % config.sample_every == 0 or epoch == epochs:
@@ -124,8 +125,8 @@ def mean_losses(loss_sums: dict[str, torch.Tensor], steps: int) -> dict[str, flo
     return dict(zip(loss_sums, values))
 
 
-def log_losses(live: Live, progress: tqdm, step: int, epoch: int, losses: dict[str, float], max_loss: float,
-               work_dir: Path) -> None:
+def check_losses(losses: dict[str, float], step: int, epoch: int, max_loss: float, work_dir: Path) -> None:
+    """Stop on a NaN or exploding loss; the resume checkpoint of the last finished epoch stays as it was."""
     for name, value in losses.items():
         if not math.isfinite(value) or abs(value) > max_loss:
             raise GlyphgenError(
@@ -133,6 +134,9 @@ def log_losses(live: Live, progress: tqdm, step: int, epoch: int, losses: dict[s
                 f"(NaN, infinite or above train.max_loss={max_loss:g}); the last good checkpoint is kept in "
                 f"{work_dir / RESUME_NAME} (try a lower learning rate)"
             )
+
+
+def log_losses(live: Live, progress: tqdm, step: int, epoch: int, losses: dict[str, float]) -> None:
     live.step = step
     for name, value in losses.items():
         live.log_metric(f"train/{name}", value)
