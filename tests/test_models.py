@@ -76,3 +76,11 @@ def test_bad_model_params_name_the_key():
         MODELS["ae"].config_from_params("huge", {}, "params.yaml:models.ae")
     with pytest.raises(GlyphgenError, match=r"dcgan\.upsample: expected one of"):
         tiny_config("dcgan", upsample="bicubic")
+
+
+def test_denoising_autoencoder_trains_on_noised_inputs(batch):
+    plain, denoising = tiny_model("conv_ae"), tiny_model("conv_ae", denoise=True, noise_std=0.3)
+    assert torch.equal(plain.corrupt(batch), batch)
+    noised = denoising.corrupt(batch)
+    assert noised.shape == batch.shape and not torch.equal(noised, batch)
+    assert 0 <= noised.min() and noised.max() <= 1
