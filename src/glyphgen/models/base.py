@@ -8,15 +8,20 @@ the config dataclass they are built from.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from glyphgen.errors import GlyphgenError
+from glyphgen.params import parse_config
+
 
 class Generator(nn.Module, abc.ABC):
     name: ClassVar[str]
-    config_class: ClassVar[type]  # a dataclass of hyperparameters, parsed from params.yaml
+    config_class: ClassVar[type]  # a dataclass of hyperparameters (always with a batch_size), parsed from params.yaml
+    presets: ClassVar[dict[str, Any]]  # named configs: "default" (sized for a CPU) and "reference" (the recipe)
     has_encoder: ClassVar[bool] = False
 
     def __init__(self, config: Any, image_size: int, num_classes: int) -> None:
@@ -24,6 +29,13 @@ class Generator(nn.Module, abc.ABC):
         self.config = config
         self.image_size = image_size
         self.num_classes = num_classes
+
+    @classmethod
+    def config_from_params(cls, preset: str, overrides: dict[str, Any], where: str) -> Any:
+        """The named preset with per-key overrides from params.yaml, each key type-checked."""
+        if preset not in cls.presets:
+            raise GlyphgenError(f"{where}.preset: expected one of {sorted(cls.presets)}, got {preset!r}")
+        return parse_config(cls.config_class, {**dataclasses.asdict(cls.presets[preset]), **overrides}, where)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -46,6 +58,15 @@ class Generator(nn.Module, abc.ABC):
     @abc.abstractmethod
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n images in [0, 1], N x 1 x H x W, from the model's prior, reproducibly under `generator`."""
+
+    @torch.no_grad()
+    def draw(self, n: int, seed: int) -> torch.Tensor:
+        """`sample` in eval mode (BatchNorm running statistics), the same n images for the same seed."""
+        was_training = self.training
+        self.eval()
+        images = self.sample(n, torch.Generator(self.device).manual_seed(seed)).float()
+        self.train(was_training)
+        return images
 
     @property
     def latent_dim(self) -> int:

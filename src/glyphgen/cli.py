@@ -1,0 +1,58 @@
+"""`python -m glyphgen <command>`: the user-facing commands. Add one by writing a function that takes the
+parsed arguments and registering its parser in `build_parser`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.io import atomic_path
+from glyphgen.rendering.grids import save_png, tile, to_uint8
+from glyphgen.training.checkpoint import load_generator
+from glyphgen.training.device import pick_device
+
+
+def sample(args: argparse.Namespace) -> None:
+    """Draw N seeded samples from a trained model; write N x H x W uint8 .npy, or a PNG grid."""
+    if args.n < 1:
+        raise GlyphgenError(f"-n: expected a positive number of samples, got {args.n}")
+    output = Path(args.output)
+    if output.suffix not in (".npy", ".png"):
+        raise GlyphgenError(f"{output}: expected a file name ending in .npy or .png")
+    model = load_generator(args.model_dir, pick_device(args.device))
+    images = to_uint8(model.draw(args.n, args.seed))
+    if output.suffix == ".png":
+        save_png(output, tile(images, columns=math.ceil(math.sqrt(args.n))), scale=2)
+    else:
+        with atomic_path(output) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, images)
+    print(f"wrote {args.n} samples to {output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m glyphgen", description="glyphgen command-line tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sampler = commands.add_parser("sample", help="draw samples from a trained model")
+    sampler.add_argument("model_dir", help="models/<dataset>/<model> (or its model.pt)")
+    sampler.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    sampler.add_argument("-o", "--output", required=True, help="out.npy (N x H x W uint8) or out.png (a grid)")
+    sampler.add_argument("--seed", type=int, default=0)
+    sampler.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
+    sampler.set_defaults(run=sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except GlyphgenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

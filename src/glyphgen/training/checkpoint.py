@@ -1,0 +1,63 @@
+"""Checkpoints: one file that rebuilds a trained generator on its own, and optionally resumes its training.
+
+A checkpoint is a plain dict of tensors and primitives, so it loads with torch.load(weights_only=True):
+  model, config (the model's dataclass as a dict), image_size, num_classes, state_dict,
+  and, in resumable checkpoints only, training: {epoch, step, run, optimizers, rng}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.io import atomic_path
+from glyphgen.models import MODELS, Generator
+
+CHECKPOINT_NAME = "model.pt"
+
+
+def save_checkpoint(path: str | Path, model: Generator, training: dict[str, Any] | None = None) -> None:
+    """Write atomically, so a run killed mid-write keeps its previous checkpoint intact."""
+    checkpoint = {
+        "model": model.name,
+        "config": dataclasses.asdict(model.config),
+        "image_size": model.image_size,
+        "num_classes": model.num_classes,
+        "state_dict": model.state_dict(),
+    }
+    if training is not None:
+        checkpoint["training"] = training
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise GlyphgenError(f"{path}: checkpoint not found") from None
+    except Exception as exc:  # torch raises many types for truncated or foreign files
+        raise GlyphgenError(f"{path}: not a readable glyphgen checkpoint ({type(exc).__name__})") from None
+
+
+def generator_from_checkpoint(checkpoint: dict[str, Any], device: torch.device | str, where: str) -> Generator:
+    if checkpoint.get("model") not in MODELS:
+        raise GlyphgenError(f"{where}: unknown model {checkpoint.get('model')!r} (expected one of {sorted(MODELS)})")
+    model_class = MODELS[checkpoint["model"]]
+    config = model_class.config_from_params("default", checkpoint["config"], f"{where}:config")
+    model = model_class(config, checkpoint["image_size"], checkpoint["num_classes"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device)
+
+
+def load_generator(model_dir_or_file: str | Path, device: torch.device | str = "cpu") -> Generator:
+    """Rebuild a trained generator from models/<dataset>/<model>/ (or its model.pt), in eval mode on `device`."""
+    checkpoint = read_checkpoint(model_dir_or_file, device)
+    return generator_from_checkpoint(checkpoint, device, str(model_dir_or_file)).eval()

@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.models import MODELS
+from glyphgen.training.checkpoint import load_generator, save_checkpoint
+from tiny_models import kmnist_slice, tiny_config, tiny_model
+
+NAMES = sorted(MODELS)
+
+
+@pytest.fixture(scope="module")
+def batch() -> torch.Tensor:
+    return torch.from_numpy(kmnist_slice(64).images).unsqueeze(1).float() / 255
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("image_size", [28, 64])
+def test_shapes_at_both_image_sizes(name, image_size):
+    torch.manual_seed(0)
+    model = tiny_model(name, image_size)
+    samples = model.draw(3, seed=0)
+    assert samples.shape == (3, 1, image_size, image_size)
+    assert 0 <= samples.min() and samples.max() <= 1
+    if model.has_encoder:
+        images = torch.rand(5, 1, image_size, image_size)
+        assert model.encode(images).shape == (5, model.latent_dim)
+        assert model.reconstruct(images).shape == images.shape
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("preset", ["default", "reference"])
+def test_presets_build_at_both_sizes(name, preset):
+    for image_size in (28, 64):
+        model = MODELS[name](MODELS[name].presets[preset], image_size, num_classes=10)
+        assert model.draw(2, seed=0).shape == (2, 1, image_size, image_size)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_steps_lower_the_loss_on_a_fixed_batch(name, batch):
+    torch.manual_seed(0)
+    model = tiny_model(name, lr=3e-3)
+    optimizers = model.configure_optimizers()
+    losses = [model.train_step(batch, torch.zeros(len(batch)), optimizers)["loss"].item() for _ in range(15)]
+    assert sum(losses[-3:]) < sum(losses[:3]), losses
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_save_and_load_give_identical_outputs(name, batch, tmp_path):
+    torch.manual_seed(0)
+    model = tiny_model(name)
+    optimizers = model.configure_optimizers()
+    model.train_step(batch, torch.zeros(len(batch)), optimizers)  # move BatchNorm statistics off their init
+    save_checkpoint(tmp_path / "model.pt", model)
+    loaded = load_generator(tmp_path, "cpu")
+    assert type(loaded) is type(model) and loaded.config == model.config
+    assert torch.equal(loaded.draw(4, seed=1), model.draw(4, seed=1))
+    if model.has_encoder:
+        model.eval()
+        assert torch.equal(loaded.reconstruct(batch[:4]), model.reconstruct(batch[:4]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sampling_is_deterministic_under_a_seed(name):
+    model = tiny_model(name)
+    assert torch.equal(model.draw(4, seed=7), model.draw(4, seed=7))
+    assert not torch.equal(model.draw(4, seed=7), model.draw(4, seed=8))
+
+
+def test_bad_model_params_name_the_key():
+    with pytest.raises(GlyphgenError, match=r"models\.vae: unknown key 'latent'"):
+        MODELS["vae"].config_from_params("default", {"latent": 3}, "params.yaml:models.vae")
+    with pytest.raises(GlyphgenError, match=r"models\.gan\.hidden: expected int"):
+        MODELS["gan"].config_from_params("default", {"hidden": "big"}, "params.yaml:models.gan")
+    with pytest.raises(GlyphgenError, match=r"models\.ae\.preset: expected one of"):
+        MODELS["ae"].config_from_params("huge", {}, "params.yaml:models.ae")
+    with pytest.raises(GlyphgenError, match=r"dcgan\.upsample: expected one of"):
+        tiny_config("dcgan", upsample="bicubic")
+
+
+def test_denoising_autoencoder_trains_on_noised_inputs(batch):
+    plain, denoising = tiny_model("conv_ae"), tiny_model("conv_ae", denoise=True, noise_std=0.3)
+    assert torch.equal(plain.corrupt(batch), batch)
+    noised = denoising.corrupt(batch)
+    assert noised.shape == batch.shape and not torch.equal(noised, batch)
+    assert 0 <= noised.min() and noised.max() <= 1

@@ -1,0 +1,36 @@
+"""Tiny widths for every generator, so model and loop tests run in seconds on 2 cores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from glyphgen.io import ImageSet
+from glyphgen.models import MODELS
+
+KMNIST = Path(__file__).resolve().parents[1].parent / "shared" / "kmnist"
+
+TINY_OVERRIDES = {
+    "ae": {"hidden": [32], "latent_dim": 2},
+    "conv_ae": {"channels": [4, 8], "latent_dim": 8},
+    "vae": {"channels": [4, 8], "hidden": 8},
+    "aae": {"hidden": [32], "discriminator_hidden": [16]},
+    "gan": {"hidden": 32, "latent_dim": 8},
+    "dcgan": {"latent_dim": 8, "generator_channels": [8, 4], "discriminator_channels": [4, 8]},
+}
+
+
+def tiny_config(name: str, **overrides):
+    return MODELS[name].config_from_params("default", {**TINY_OVERRIDES[name], **overrides}, f"test:{name}")
+
+
+def tiny_model(name: str, image_size: int = 28, **overrides):
+    return MODELS[name](tiny_config(name, **overrides), image_size, num_classes=10)
+
+
+def kmnist_slice(count: int) -> ImageSet:
+    """The first `count` KMNIST training images (from the shared mirror)."""
+    images = np.load(KMNIST / "kmnist-train-imgs.npz")["arr_0"][:count]
+    labels = np.load(KMNIST / "kmnist-train-labels.npz")["arr_0"][:count].astype(np.int64)
+    return ImageSet(images, labels, [str(i) for i in range(10)])
