@@ -23,7 +23,7 @@ def _kmnist_slice(split: str, count: int) -> ImageSet:
 
 @pytest.fixture(scope="session")
 def kmnist_train() -> ImageSet:
-    return _kmnist_slice("train", 3000)
+    return _kmnist_slice("train", 2000)
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +33,7 @@ def kmnist_test() -> ImageSet:
 
 @pytest.fixture(scope="session")
 def judge(kmnist_train):
-    torch.set_num_threads(2)
-    return train_classifier(kmnist_train, ClassifierConfig(epochs=2, batch_size=64, max_lr=0.01), torch.device("cpu"))
+    return train_classifier(kmnist_train, ClassifierConfig(epochs=1, batch_size=32, max_lr=0.01), torch.device("cpu"))
 
 
 @pytest.fixture(scope="session")
