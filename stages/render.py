@@ -30,8 +30,9 @@ class RenderParams:
     scale: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("grid_columns", "reconstructions", "manifold_steps", "morph_steps", "scale"):
-            check_range(getattr(self, name), 2 if name == "morph_steps" else 1, 100, name)
+        for name in ("grid_columns", "reconstructions", "manifold_steps", "scale"):
+            check_range(getattr(self, name), 1, 100, f"params.yaml:render.{name}")
+        check_range(self.morph_steps, 2, 1000, "params.yaml:render.morph_steps")
 
 
 def main() -> None:

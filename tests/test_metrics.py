@@ -5,9 +5,11 @@ import pytest
 import scipy.linalg
 import torch
 
+from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.classifier import image_tensor, predict
 from glyphgen.evaluation.scorecard import EvaluateConfig, score_generator, score_references, score_samples
+from glyphgen.params import parse_config
 from tests.doubles import NoisyCopies, PCAAutoencoder, RepeatedImage
 
 CONFIG = EvaluateConfig(num_samples=1000, batch_size=500)
@@ -112,3 +114,10 @@ def test_prior_fit_is_zero_for_prior_draws_and_grows_with_a_shift():
     assert metrics.gaussian_kl_to_standard(codes) < 0.01
     assert metrics.gaussian_kl_to_standard(codes + 1.0) == pytest.approx(1.0, abs=0.05)  # 0.5 * |mean|^2
     assert abs(metrics.mmd_to_standard(codes[:1000], rng)) < 0.01 < metrics.mmd_to_standard(codes[:1000] + 1.0, rng)
+
+
+def test_bad_evaluate_params_name_the_key():
+    with pytest.raises(GlyphgenError, match=r"params.yaml:evaluate.nearest_k"):
+        parse_config(EvaluateConfig, {"nearest_k": 0}, "params.yaml:evaluate")
+    with pytest.raises(GlyphgenError, match="unknown key 'samples'"):
+        parse_config(EvaluateConfig, {"samples": 10}, "params.yaml:evaluate")

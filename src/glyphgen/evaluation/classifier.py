@@ -34,9 +34,9 @@ class ClassifierConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_range(self.epochs, 1, 1000, "epochs")
-        check_range(self.batch_size, 1, 65536, "batch_size")
-        check_range(self.max_lr, 1e-6, 1.0, "max_lr")
+        check_range(self.epochs, 1, 1000, "params.yaml:train_classifier.classifier.epochs")
+        check_range(self.batch_size, 1, 65536, "params.yaml:train_classifier.classifier.batch_size")
+        check_range(self.max_lr, 1e-6, 1.0, "params.yaml:train_classifier.classifier.max_lr")
 
 
 class GlyphClassifier(nn.Module):

@@ -34,11 +34,11 @@ class EvaluateConfig:
     batch_size: int = 1000
 
     def __post_init__(self) -> None:
-        check_range(self.num_samples, 2 * self.nearest_k + 2, 10**7, "num_samples")
-        check_range(self.nearest_k, 1, 100, "nearest_k")
-        check_range(self.memorisation_quantile, 0.0, 1.0, "memorisation_quantile")
-        check_range(self.prior_codes, 2, 10**6, "prior_codes")
-        check_range(self.batch_size, 1, 10**6, "batch_size")
+        check_range(self.num_samples, 2 * self.nearest_k + 2, 10**7, "params.yaml:evaluate.num_samples")
+        check_range(self.nearest_k, 1, 100, "params.yaml:evaluate.nearest_k")
+        check_range(self.memorisation_quantile, 0.0, 1.0, "params.yaml:evaluate.memorisation_quantile")
+        check_range(self.prior_codes, 2, 10**6, "params.yaml:evaluate.prior_codes")
+        check_range(self.batch_size, 1, 10**6, "params.yaml:evaluate.batch_size")
 
 
 @dataclass
