@@ -82,7 +82,7 @@ def class_coverage(logits: torch.Tensor) -> dict[str, float]:
     num_classes = logits.shape[1]
     counts = torch.bincount(logits.argmax(dim=1), minlength=num_classes).double()
     share = counts / counts.sum()
-    entropy = float(-(share[share > 0] * share[share > 0].log()).sum())
+    entropy = float(torch.special.entr(share).sum())  # entr(p) = -p log p, with entr(0) = 0
     return {
         "class_entropy": entropy / math.log(num_classes),
         "class_kl_uniform": math.log(num_classes) - entropy,

@@ -38,7 +38,9 @@ def metrics_table(metrics_dir: str | Path, datasets: list[str], models: list[str
 
 
 def markdown_table(table: pd.DataFrame) -> str:
-    return table.to_markdown(floatfmt=".4g") + "\n"
+    rows = table.reset_index()
+    rows = rows.astype(object).where(rows.notna(), None)  # tabulate blanks None, not NaN
+    return rows.to_markdown(index=False, floatfmt=".4g", missingval="") + "\n"
 
 
 def _model_card(dataset: str, model: str, renders_dir: Path, page_dir: Path, scores: pd.Series) -> str:
