@@ -95,7 +95,8 @@ def memorisation(fake: torch.Tensor, train: torch.Tensor, test: torch.Tensor, qu
 
     The threshold is the `quantile` of test-to-nearest-train distances (in the judge's feature space), so real
     unseen data scores `quantile` by construction, a generator that copies training images scores near 1, and
-    a blurry or noisy one near 0. Also reported: median sample-to-train distance over the test median.
+    pixel noise near 0. Blurry, averaged samples can also land in dense feature regions and score high, so read
+    it beside class coverage and recall. Also reported: median sample-to-train distance over the test median.
     """
     test_to_train = nearest_distance(test, train)
     fake_to_train = nearest_distance(fake, train)
