@@ -27,7 +27,7 @@ CHECKPOINT_NAME = "classifier.pt"
 
 @dataclass
 class ClassifierConfig:
-    epochs: int = 3
+    epochs: int = 4
     batch_size: int = 128
     max_lr: float = 0.003  # peak of the one-cycle schedule
     weight_decay: float = 0.01
