@@ -1,6 +1,42 @@
-import pytest
+"""Shared fixtures: small slices of the real KMNIST mirror and a judge trained on them in a few seconds."""
 
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from glyphgen.evaluation.classifier import ClassifierConfig, image_tensor, predict, train_classifier
+from glyphgen.evaluation.scorecard import JudgeFeatures
+from glyphgen.io import ImageSet
 from pipeline_repo import KMNIST_MIRROR
+
+
+
+def _kmnist_slice(split: str, count: int) -> ImageSet:
+    images = np.load(KMNIST_MIRROR / f"kmnist-{split}-imgs.npz")["arr_0"][:count]
+    labels = np.load(KMNIST_MIRROR / f"kmnist-{split}-labels.npz")["arr_0"][:count].astype(np.int64)
+    return ImageSet(images, labels, [f"class_{i}" for i in range(10)])
+
+
+@pytest.fixture(scope="session")
+def kmnist_train() -> ImageSet:
+    return _kmnist_slice("train", 2000)
+
+
+@pytest.fixture(scope="session")
+def kmnist_test() -> ImageSet:
+    return _kmnist_slice("test", 1000)
+
+
+@pytest.fixture(scope="session")
+def judge(kmnist_train):
+    return train_classifier(kmnist_train, ClassifierConfig(epochs=1, batch_size=32, max_lr=0.01), torch.device("cpu"))
+
+
+@pytest.fixture(scope="session")
+def judge_features(judge, kmnist_train, kmnist_test) -> JudgeFeatures:
+    return JudgeFeatures(predict(judge, image_tensor(kmnist_train))[0], predict(judge, image_tensor(kmnist_test))[0])
 
 
 @pytest.fixture

@@ -1,0 +1,134 @@
+"""The judge: a small CNN per data set whose penultimate features every sample metric is computed on.
+
+It follows the KMNIST benchmark CNN (conv 32, conv 64, max-pool, dropout 0.25, dense 128, dropout 0.5) with
+documented changes that reach 95.6% KMNIST test accuracy in 4 epochs of a few CPU minutes (the benchmark's
+Keras CNN: 94.63% in 12): BatchNorm after each conv (trains fast at a high learning rate); AdamW with a
+one-cycle schedule; "same" padding and a max-pool after each conv, so the second conv runs at half resolution
+(a quarter of the cost); and an adaptive pool to 7x7, so 64x64 glyphs reach the same 3136-wide dense layer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.io import ImageSet, atomic_path
+from glyphgen.params import check_range
+from glyphgen.training.batches import DeviceImages
+from glyphgen.training.device import seed_everything
+
+CHECKPOINT_NAME = "classifier.pt"
+
+
+@dataclass
+class ClassifierConfig:
+    epochs: int = 4
+    batch_size: int = 128
+    max_lr: float = 0.003  # peak of the one-cycle schedule
+    weight_decay: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_range(self.epochs, 1, 1000, "params.yaml:train_classifier.classifier.epochs")
+        check_range(self.batch_size, 1, 65536, "params.yaml:train_classifier.classifier.batch_size")
+        check_range(self.max_lr, 1e-6, 1.0, "params.yaml:train_classifier.classifier.max_lr")
+
+
+class GlyphClassifier(nn.Module):
+    feature_dim = 128
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),   # B x 32 x H x W
+            nn.MaxPool2d(2),                                                              # B x 32 x H/2 x W/2
+            nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),  # B x 64 x H/2 x W/2
+            nn.MaxPool2d(2),                                                              # B x 64 x H/4 x W/4
+            nn.AdaptiveAvgPool2d(7),                                                      # B x 64 x 7 x 7
+            nn.Dropout(0.25),
+            nn.Flatten(),                                                                 # B x 3136
+        )
+        self.dense = nn.Sequential(nn.Linear(64 * 7 * 7, self.feature_dim), nn.ReLU())  # B x 128
+        self.head = nn.Sequential(nn.Dropout(0.5), nn.Linear(self.feature_dim, num_classes))
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Penultimate activations (B x 128) of [0, 1] images B x 1 x H x W: the space the metrics live in."""
+        return self.dense(self.conv(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+
+def train_classifier(train_set: ImageSet, config: ClassifierConfig, device: torch.device) -> GlyphClassifier:
+    generator = seed_everything(config.seed)
+    data = DeviceImages.from_image_set(train_set, device)
+    model = GlyphClassifier(len(train_set.class_names)).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
+    steps_per_epoch = data.steps_per_epoch(config.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+    )
+    model.train()
+    for epoch in range(config.epochs):
+        started = time.perf_counter()
+        for images, labels in data.epoch_batches(config.batch_size, generator):
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        print(f"epoch {epoch + 1}/{config.epochs}: last batch loss {loss.item():.4f} "
+              f"({time.perf_counter() - started:.1f} s)")
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: GlyphClassifier, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (N x 128) and logits (N x classes) of [0, 1] images N x 1 x H x W, in batches."""
+    model.eval()
+    features, logits = [], []
+    for batch in images.split(batch_size):
+        batch_features = model.features(batch.to(next(model.parameters()).device, torch.float32))
+        features.append(batch_features)
+        logits.append(model.head(batch_features))
+    return torch.cat(features).cpu(), torch.cat(logits).cpu()
+
+
+def image_tensor(image_set: ImageSet) -> torch.Tensor:
+    """An image set as float [0, 1] N x 1 x H x W on the CPU (the shape every model and metric takes)."""
+    return torch.from_numpy(image_set.images).unsqueeze(1).float().div_(255.0)
+
+
+def accuracy(model: GlyphClassifier, image_set: ImageSet) -> float:
+    _, logits = predict(model, image_tensor(image_set))
+    return float((logits.argmax(1) == torch.from_numpy(image_set.labels)).float().mean())
+
+
+def save_classifier(path: str | Path, model: GlyphClassifier, image_size: int, config: ClassifierConfig) -> None:
+    checkpoint = {"num_classes": model.num_classes, "image_size": image_size, "config": asdict(config),
+                  "state_dict": model.state_dict()}
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def load_classifier(path: str | Path, image_size: int | None = None) -> GlyphClassifier:
+    """The trained judge on the CPU; `image_size` guards against judging one data set with another's model."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise GlyphgenError(f"{path}: classifier checkpoint not found (run the train_classifier stage)") from None
+    if image_size is not None and checkpoint["image_size"] != image_size:
+        raise GlyphgenError(f"{path}: classifier was trained on {checkpoint['image_size']}px images, got {image_size}px")
+    model = GlyphClassifier(checkpoint["num_classes"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()

@@ -1,0 +1,45 @@
+"""The still pictures of one model: samples from fixed noise, reconstruction pairs, and the 2-D latent manifold."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from glyphgen.models.base import Generator
+from glyphgen.rendering.grids import tile, to_uint8
+
+
+@torch.no_grad()
+def sample_grid(generator: Generator, columns: int, seed: int) -> np.ndarray:
+    """columns x columns samples from noise fixed by `seed`, so two versions of a model are drawn alike."""
+    rng = torch.Generator().manual_seed(seed)
+    return tile(to_uint8(generator.sample(columns * columns, generator=rng)), columns)
+
+
+@torch.no_grad()
+def reconstruction_pairs(generator: Generator, images: torch.Tensor) -> np.ndarray:
+    """Inputs on the top row, their reconstructions beneath."""
+    pairs = torch.cat([images, generator.reconstruct(images)])
+    return tile(to_uint8(pairs), columns=len(images))
+
+
+@torch.no_grad()
+def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor | None = None) -> np.ndarray:
+    """Decode a steps x steps grid over a 2-D latent space.
+
+    With an encoder the grid spans the 2nd to 98th percentile of the encoded test images on each axis (plain
+    autoencoders do not put their codes anywhere in particular); otherwise it spans the 5%-95% quantiles of
+    the N(0, 1) prior the generator draws from.
+    """
+    if generator.latent_dim != 2:
+        raise ValueError(f"{generator.name}: latent manifold needs a 2-D latent space, got {generator.latent_dim}")
+    if generator.has_encoder and test_images is not None:
+        codes = generator.encode(test_images)
+        low, high = torch.quantile(codes, 0.02, dim=0), torch.quantile(codes, 0.98, dim=0)
+        axes = [torch.linspace(float(low[i]), float(high[i]), steps) for i in range(2)]
+    else:
+        quantiles = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, steps))
+        axes = [quantiles, quantiles]
+    rows, cols = torch.meshgrid(axes[1].flip(0), axes[0], indexing="ij")  # second axis grows upwards
+    codes = torch.stack([cols.flatten(), rows.flatten()], dim=1)
+    return tile(to_uint8(generator.decode(codes)), columns=steps)

@@ -1,0 +1,34 @@
+"""Score one trained generator against the judge of its data set; write metrics/<dataset>/<model>.json.
+
+Usage: python stages/evaluate.py <dataset> <model>
+"""
+
+import sys
+
+import torch
+
+from glyphgen.evaluation.classifier import image_tensor, load_classifier
+from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, score_generator
+from glyphgen.io import load_image_set, write_json
+from glyphgen.params import get_section, load_params, parse_config
+from glyphgen.stage import run_stage
+
+
+def main() -> None:
+    from glyphgen.training.checkpoint import load_generator  # written by the models part
+
+    dataset, model_name = sys.argv[1], sys.argv[2]
+    config = parse_config(EvaluateConfig, get_section(load_params(), "evaluate"), "params.yaml:evaluate")
+    torch.set_grad_enabled(False)
+    test_set = load_image_set(f"data/processed/{dataset}/test.npz")
+    judge = load_classifier(f"models/{dataset}/classifier", test_set.image_size)
+    features = JudgeFeatures.load(f"models/{dataset}/classifier")
+    generator = load_generator(f"models/{dataset}/{model_name}", torch.device("cpu"))
+
+    scores = score_generator(generator, judge, features, image_tensor(test_set), config)
+    write_json(f"metrics/{dataset}/{model_name}.json", scores)
+    print(f"{dataset}/{model_name}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+
+
+if __name__ == "__main__":
+    run_stage(main)

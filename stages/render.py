@@ -1,0 +1,65 @@
+"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves.
+
+Usage: python stages/render.py <dataset> <model>   -> reports/renders/<dataset>/<model>/
+"""
+
+import sys
+from dataclasses import dataclass
+
+import torch
+
+from glyphgen.evaluation.classifier import image_tensor
+from glyphgen.io import atomic_path, load_image_set
+from glyphgen.params import check_range, get_section, load_params, parse_config
+from glyphgen.rendering.curves import plot_loss_curves
+from glyphgen.rendering.grids import save_png
+from glyphgen.rendering.morph import morph_frames, save_gif
+from glyphgen.rendering.panels import latent_manifold, reconstruction_pairs, sample_grid
+from glyphgen.stage import run_stage
+
+
+@dataclass
+class RenderParams:
+    seed: int = 0  # fixes the sample-grid and morph noise, so versions of a model compare picture to picture
+    grid_columns: int = 8
+    reconstructions: int = 10
+    manifold_steps: int = 15
+    morph_steps: int = 24
+    morph_from: int = 0  # test-split indices of the two glyphs the morph walks between
+    morph_to: int = 1
+    scale: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("grid_columns", "reconstructions", "manifold_steps", "scale"):
+            check_range(getattr(self, name), 1, 100, f"params.yaml:render.{name}")
+        check_range(self.morph_steps, 2, 1000, "params.yaml:render.morph_steps")
+
+
+def main() -> None:
+    from glyphgen.training.checkpoint import load_generator  # written by the models part
+
+    dataset, model_name = sys.argv[1], sys.argv[2]
+    params = parse_config(RenderParams, get_section(load_params(), "render"), "params.yaml:render")
+    torch.set_grad_enabled(False)
+    test_images = image_tensor(load_image_set(f"data/processed/{dataset}/test.npz"))
+    for name in ("morph_from", "morph_to"):
+        check_range(getattr(params, name), 0, len(test_images) - 1, f"params.yaml:render.{name}")
+    model_dir = f"models/{dataset}/{model_name}"
+    generator = load_generator(model_dir, torch.device("cpu")).eval()
+
+    with atomic_path(f"reports/renders/{dataset}/{model_name}") as out:
+        out.mkdir()
+        save_png(out / "samples.png", sample_grid(generator, params.grid_columns, params.seed), params.scale)
+        if generator.has_encoder:
+            pairs = reconstruction_pairs(generator, test_images[: params.reconstructions])
+            save_png(out / "reconstructions.png", pairs, params.scale)
+        if generator.latent_dim == 2:
+            save_png(out / "manifold.png", latent_manifold(generator, params.manifold_steps, test_images), params.scale)
+        frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
+                              test_images[params.morph_to], params.seed)
+        save_gif(out / "morph.gif", frames, params.scale)
+        plot_loss_curves(f"{model_dir}/live", out / "losses.png", f"{dataset} / {model_name}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

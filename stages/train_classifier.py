@@ -1,0 +1,48 @@
+"""Train the judge CNN for one data set; save it with its features of both splits and its test accuracy.
+
+Usage: python stages/train_classifier.py <dataset>
+"""
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+from glyphgen.evaluation.classifier import (
+    ClassifierConfig, accuracy, image_tensor, predict, save_classifier, train_classifier,
+)
+from glyphgen.evaluation.scorecard import FEATURES_NAME, JudgeFeatures
+from glyphgen.io import load_image_set, write_json
+from glyphgen.params import get_section, load_params, parse_config
+from glyphgen.stage import run_stage
+from glyphgen.training.device import pick_device
+
+
+@dataclass
+class TrainClassifierParams:
+    device: str = "auto"
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+
+def main() -> None:
+    dataset = sys.argv[1]
+    params = parse_config(TrainClassifierParams, get_section(load_params(), "train_classifier"),
+                          "params.yaml:train_classifier")
+    train_set = load_image_set(f"data/processed/{dataset}/train.npz")
+    test_set = load_image_set(f"data/processed/{dataset}/test.npz")
+
+    started = time.perf_counter()
+    model = train_classifier(train_set, params.classifier, pick_device(params.device)).cpu()
+    train_seconds = time.perf_counter() - started
+    test_accuracy = accuracy(model, test_set)
+    print(f"{dataset} classifier: test accuracy {test_accuracy:.4f}, trained in {train_seconds:.0f} s")
+
+    out_dir = f"models/{dataset}/classifier"
+    save_classifier(f"{out_dir}/classifier.pt", model, train_set.image_size, params.classifier)
+    features = JudgeFeatures(predict(model, image_tensor(train_set))[0], predict(model, image_tensor(test_set))[0])
+    features.save(f"{out_dir}/{FEATURES_NAME}")
+    write_json(f"metrics/{dataset}/classifier.json",
+               {"test_accuracy": test_accuracy, "train_seconds": round(train_seconds, 1)})
+
+
+if __name__ == "__main__":
+    run_stage(main)
