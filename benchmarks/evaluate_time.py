@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))  # for tests.doubles
 
 from glyphgen.evaluation import metrics  # noqa: E402
 from glyphgen.evaluation.classifier import GlyphClassifier, image_tensor, predict  # noqa: E402
-from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, draw_samples, score_generator  # noqa: E402
+from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, Splits, draw_samples, score_generator  # noqa: E402
 from glyphgen.io import ImageSet  # noqa: E402
 from tests.doubles import NoisyCopies, PCAAutoencoder, RepeatedImage  # noqa: E402
 
@@ -61,9 +61,11 @@ def main() -> None:
         fake = timed("judge features", lambda: predict(judge, samples, config.batch_size)[0])
         timed("FID", metrics.frechet_distance, features.test, fake)
         timed("precision/recall/dens./cov.", metrics.precision_recall_density_coverage, features.test, fake)
-        timed("memorisation", metrics.memorisation, fake, features.train, features.test, 0.05)
+        some = config.memorisation_samples
+        timed("memorisation (pixels)", metrics.memorisation, samples[:some].flatten(1), train.flatten(1),
+              test[:some].flatten(1), config.memorisation_quantile)
         started = time.perf_counter()
-        score_generator(generator, judge, features, test, config)
+        score_generator(generator, judge, Splits(features, train, test), config)
         print(f"  {'whole evaluation':<28} {time.perf_counter() - started:7.2f} s")
 
 

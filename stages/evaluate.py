@@ -7,25 +7,23 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.classifier import image_tensor, load_classifier
-from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, score_generator
-from glyphgen.io import load_image_set, write_json
+from glyphgen.evaluation.classifier import load_classifier
+from glyphgen.evaluation.scorecard import EvaluateConfig, Splits, score_generator
+from glyphgen.io import write_json
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
+from glyphgen.training.checkpoint import load_generator
 
 
 def main() -> None:
-    from glyphgen.training.checkpoint import load_generator  # written by the models part
-
     dataset, model_name = sys.argv[1], sys.argv[2]
     config = parse_config(EvaluateConfig, get_section(load_params(), "evaluate"), "params.yaml:evaluate")
     torch.set_grad_enabled(False)
-    test_set = load_image_set(f"data/processed/{dataset}/test.npz")
-    judge = load_classifier(f"models/{dataset}/classifier", test_set.image_size)
-    features = JudgeFeatures.load(f"models/{dataset}/classifier")
+    splits = Splits.load(f"data/processed/{dataset}", f"models/{dataset}/classifier")
+    judge = load_classifier(f"models/{dataset}/classifier", splits.image_size)
     generator = load_generator(f"models/{dataset}/{model_name}", torch.device("cpu"))
 
-    scores = score_generator(generator, judge, features, image_tensor(test_set), config)
+    scores = score_generator(generator, judge, splits, config)
     write_json(f"metrics/{dataset}/{model_name}.json", scores)
     print(f"{dataset}/{model_name}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
 

@@ -16,6 +16,7 @@ from glyphgen.rendering.grids import save_png
 from glyphgen.rendering.morph import morph_frames, save_gif
 from glyphgen.rendering.panels import latent_manifold, reconstruction_pairs, sample_grid
 from glyphgen.stage import run_stage
+from glyphgen.training.checkpoint import load_generator
 
 
 @dataclass
@@ -36,8 +37,6 @@ class RenderParams:
 
 
 def main() -> None:
-    from glyphgen.training.checkpoint import load_generator  # written by the models part
-
     dataset, model_name = sys.argv[1], sys.argv[2]
     params = parse_config(RenderParams, get_section(load_params(), "render"), "params.yaml:render")
     torch.set_grad_enabled(False)

@@ -8,7 +8,7 @@ import torch
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.classifier import image_tensor, predict
-from glyphgen.evaluation.scorecard import EvaluateConfig, score_generator, score_references, score_samples
+from glyphgen.evaluation.scorecard import EvaluateConfig, Splits, score_generator, score_references, score_samples
 from glyphgen.params import parse_config
 from doubles import NoisyCopies, PCAAutoencoder, RepeatedImage
 
@@ -66,40 +66,48 @@ def test_class_coverage_of_uniform_and_single_class_predictions():
     assert single["classes_present"] == pytest.approx(0.1)
 
 
-def test_collapsed_generator_scores_low_coverage_and_class_entropy(judge, judge_features, kmnist_train):
-    images = image_tensor(kmnist_train)
-    collapsed = score_samples(judge, RepeatedImage(images[0]).sample(1000), judge_features.test, judge_features, CONFIG)
-    healthy = score_samples(judge, NoisyCopies(images, 0.05).sample(1000), judge_features.test, judge_features, CONFIG)
+@pytest.fixture(scope="module")
+def splits(judge_features, kmnist_train, kmnist_test) -> Splits:
+    return Splits(judge_features, image_tensor(kmnist_train), image_tensor(kmnist_test))
+
+
+def test_collapsed_generator_scores_low_coverage_and_class_entropy(judge, splits):
+    images = splits.train_images
+    collapsed = score_samples(judge, RepeatedImage(images[0]).sample(1000), splits.features.test, splits, CONFIG)
+    healthy = score_samples(judge, NoisyCopies(images, 0.05).sample(1000), splits.features.test, splits, CONFIG)
     assert collapsed["coverage"] < 0.05 < 0.5 < healthy["coverage"]
     assert collapsed["class_entropy"] == 0.0 and healthy["class_entropy"] > 0.9
     assert collapsed["classes_present"] == pytest.approx(0.1)
     assert collapsed["fid"] > 5 * healthy["fid"]
 
 
-def test_memorisation_flags_copies_of_training_images_and_not_noise(judge, judge_features, kmnist_train, kmnist_test):
-    copies = score_samples(judge, NoisyCopies(image_tensor(kmnist_train), 0.02).sample(1000),
-                           judge_features.test, judge_features, CONFIG)
-    references = score_references(judge, judge_features, image_tensor(kmnist_train), image_tensor(kmnist_test), CONFIG)
+def test_memorisation_flags_copies_of_training_images_not_noise_or_blur(judge, splits):
+    copies = score_samples(judge, NoisyCopies(splits.train_images, 0.02).sample(1000), splits.features.test, splits,
+                           CONFIG)
+    # Averages of 4 training images: the blur a weak autoencoder draws, near no single training image.
+    averages = splits.train_images[:2000].reshape(500, 4, 1, 28, 28).mean(dim=1)
+    blurry = score_samples(judge, averages, splits.features.test, splits, CONFIG)
+    references = score_references(judge, splits, CONFIG)
     assert copies["memorisation_rate"] > 0.5
+    assert blurry["memorisation_rate"] < CONFIG.memorisation_quantile
     assert references["real_test"]["memorisation_rate"] == pytest.approx(CONFIG.memorisation_quantile, abs=0.01)
     assert references["pixel_noise"]["memorisation_rate"] < CONFIG.memorisation_quantile
 
 
-def test_references_sit_either_side_of_a_model(judge, judge_features, kmnist_train, kmnist_test):
-    references = score_references(judge, judge_features, image_tensor(kmnist_train), image_tensor(kmnist_test), CONFIG)
-    model = score_generator(PCAAutoencoder(image_tensor(kmnist_train), latent_dim=8), judge, judge_features,
-                            image_tensor(kmnist_test), CONFIG)
+def test_references_sit_either_side_of_a_model(judge, splits):
+    references = score_references(judge, splits, CONFIG)
+    model = score_generator(PCAAutoencoder(splits.train_images, latent_dim=8), judge, splits, CONFIG)
     assert references["real_test"]["fid"] < model["fid"] < references["pixel_noise"]["fid"]
     # Not precision or density: on a weak judge, noise features bunch up inside the real balls.
     assert references["real_test"]["coverage"] > model["coverage"] > references["pixel_noise"]["coverage"]
 
 
-def test_encoder_models_get_reconstruction_and_prior_scores(judge, judge_features, kmnist_train, kmnist_test):
-    test_images = image_tensor(kmnist_test)
-    autoencoder = score_generator(PCAAutoencoder(image_tensor(kmnist_train)), judge, judge_features, test_images, CONFIG)
+def test_encoder_models_get_reconstruction_and_prior_scores(judge, splits):
+    test_images = splits.test_images
+    autoencoder = score_generator(PCAAutoencoder(splits.train_images), judge, splits, CONFIG)
     assert 0 < autoencoder["reconstruction_mse"] < 0.2 and autoencoder["reconstruction_bce"] > 0
     assert autoencoder["prior_kl"] < 0.2  # its codes are scaled to unit variance on the train split
-    copier = score_generator(RepeatedImage(test_images[0]), judge, judge_features, test_images, CONFIG)
+    copier = score_generator(RepeatedImage(test_images[0]), judge, splits, CONFIG)
     assert "reconstruction_mse" not in copier and "prior_kl" not in copier
 
 

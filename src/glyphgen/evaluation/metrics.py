@@ -93,10 +93,10 @@ def class_coverage(logits: torch.Tensor) -> dict[str, float]:
 def memorisation(fake: torch.Tensor, train: torch.Tensor, test: torch.Tensor, quantile: float) -> dict[str, float]:
     """Share of samples closer to their nearest training image than held-out test images usually are.
 
-    The threshold is the `quantile` of test-to-nearest-train distances (in the judge's feature space), so real
-    unseen data scores `quantile` by construction, a generator that copies training images scores near 1, and
-    pixel noise near 0. Blurry, averaged samples can also land in dense feature regions and score high, so read
-    it beside class coverage and recall. Also reported: median sample-to-train distance over the test median.
+    The threshold is the `quantile` of test-to-nearest-train distances (in whatever space the vectors live;
+    the scorecard passes pixels), so real unseen data scores `quantile` by construction, a generator that
+    copies training images scores near 1, and noise or blurry averages near 0. Also reported: median
+    sample-to-train distance over the test median.
     """
     test_to_train = nearest_distance(test, train)
     fake_to_train = nearest_distance(fake, train)
