@@ -75,7 +75,7 @@ class GAN(AdversarialGenerator):
 
     Default vs reference (one 128 layer, LeakyReLU 0.01, lr 1e-3): two layers 256-512 (mirrored in the
     discriminator), LeakyReLU 0.2, dropout 0.3 in the discriminator, one-sided label smoothing (real 0.9), Adam
-    lr 2e-4 beta1 0.5 and batch 64. On glyphs (6 epochs, 835 steps) the samples show letters (O, B, S, V, K)
+    lr 2e-4 beta1 0.5 and batch 64. On glyphs (5 epochs, 700 steps) the samples show letters (O, B, E, I, N)
     on a noisy grey background, where hidden 256 with LeakyReLU 0.01 and 4 epochs at batch 128 drew grey
     noise. On KMNIST (2 epochs) neither this nor 256-512-1024 drew characters (speckle, mode collapse).
     """
@@ -131,8 +131,8 @@ class DCGAN(AdversarialGenerator):
     N(0, 0.02) init, label smoothing 0.9, Adam lr 2e-4 beta1 0.5 and batch 32 (more updates per CPU second).
     Measured by eye on the sample grids: on KMNIST (1250 steps) the previous default (64-32 from 7x7, 32-64
     discriminator, lr 5e-4) and a 2-level discriminator drew speckle; 3 levels with spectral norm draw
-    connected, character-like strokes. On glyphs (835 steps) the 3-level generator draws letter shapes
-    (U, L, C, n, 7) where the 16x16-start default drew blobs.
+    connected, character-like strokes. On glyphs the 3-level generator draws letter shapes (U, L, C, n, 7
+    after 835 steps; rougher A, B, D, H, E after the default 557) where the 16x16-start default drew blobs.
     """
 
     name = "dcgan"
