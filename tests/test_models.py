@@ -70,7 +70,7 @@ def test_sampling_is_deterministic_under_a_seed(name):
 def test_bad_model_params_name_the_key():
     with pytest.raises(GlyphgenError, match=r"models\.vae: unknown key 'latent'"):
         MODELS["vae"].config_from_params("default", {"latent": 3}, "params.yaml:models.vae")
-    with pytest.raises(GlyphgenError, match=r"models\.gan\.hidden: expected int"):
+    with pytest.raises(GlyphgenError, match=r"models\.gan\.hidden: expected a list"):
         MODELS["gan"].config_from_params("default", {"hidden": "big"}, "params.yaml:models.gan")
     with pytest.raises(GlyphgenError, match=r"models\.ae\.preset: expected one of"):
         MODELS["ae"].config_from_params("huge", {}, "params.yaml:models.ae")
