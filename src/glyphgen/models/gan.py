@@ -17,7 +17,8 @@ from glyphgen.errors import GlyphgenError
 
 from glyphgen.models.base import Generator
 from glyphgen.models.blocks import (adam, conv_transpose, discriminator_loss, flat_size, from_tanh_range,
-                                    generator_loss, mlp, optimizer_step, prior_noise, same_padding, to_tanh_range)
+                                    generator_loss, halvings_to, mlp, optimizer_step, prior_noise, same_padding,
+                                    to_tanh_range)
 
 
 class AdversarialGenerator(Generator):
@@ -61,6 +62,7 @@ class AdversarialGenerator(Generator):
 class GANConfig:
     latent_dim: int = 100
     hidden: tuple[int, ...] = (256, 512)  # generator widths; the discriminator uses them reversed
+    batch_norm: bool = False  # in the generator's hidden layers
     activation_slope: float = 0.2
     dropout: float = 0.3  # in the discriminator
     real_label: float = 0.9
@@ -84,7 +86,7 @@ class GAN(AdversarialGenerator):
     config_class = GANConfig
     presets = {
         "default": GANConfig(),
-        "reference": GANConfig(hidden=(128,), activation_slope=0.01, dropout=0.0, real_label=1.0, lr=1e-3, beta1=0.9),
+        "reference": GANConfig(hidden=(128,), batch_norm=False, activation_slope=0.01, dropout=0.0, real_label=1.0, lr=1e-3, beta1=0.9),
     }
 
     def __init__(self, config: GANConfig, image_size: int, num_classes: int) -> None:
@@ -92,7 +94,8 @@ class GAN(AdversarialGenerator):
         pixels = image_size * image_size
         activation = nn.LeakyReLU(config.activation_slope)
         self.generator = nn.Sequential(
-            mlp([config.latent_dim, *config.hidden, pixels], activation, nn.Tanh()), nn.Unflatten(1, self.image_shape)
+            mlp([config.latent_dim, *config.hidden, pixels], activation, nn.Tanh(), config.batch_norm),
+            nn.Unflatten(1, self.image_shape),
         )
         critic_activation = nn.Sequential(activation, nn.Dropout(config.dropout))
         self.discriminator = nn.Sequential(nn.Flatten(), mlp([pixels, *reversed(config.hidden), 1], critic_activation))
@@ -193,14 +196,6 @@ class DCGAN(AdversarialGenerator):
             layers += [wrap(conv), nn.LeakyReLU(config.activation_slope), nn.Dropout(config.dropout)]
         features = nn.Sequential(*layers, nn.Flatten())  # C x S/2^k x S/2^k, flattened
         return nn.Sequential(features, wrap(nn.Linear(flat_size(features, self.image_shape), 1)))
-
-
-def halvings_to(side: int, smallest: int) -> int:
-    """How many times `side` halves exactly while staying at least `smallest`."""
-    count = 0
-    while side % 2 == 0 and side // 2 >= smallest:
-        side, count = side // 2, count + 1
-    return count
 
 
 def _dcgan_init(module: nn.Module) -> None:
