@@ -18,7 +18,7 @@ from glyphgen.models.blocks import (adam, conv_decoder, conv_encoder, halvings_t
 class VAEConfig:
     # One stride-2 conv per level, with the first `levels` widths; 0 = as many as keep the smallest map
     # at least 7 x 7 (28: 2 levels to 7 x 7, 64: 3 levels to 8 x 8).
-    channels: tuple[int, ...] = (16, 32, 64)
+    channels: tuple[int, ...] = (32, 64, 64)
     levels: int = 0
     kernel_size: int = 3
     hidden: int = 128
@@ -36,11 +36,12 @@ class VAE(Generator):
     sampling (no running statistics to drift between the two).
 
     Default vs reference: dense 128 -> 16-d latent instead of 16 -> 2-d (set `latent_dim: 2` for the
-    latent-space picture), lr 2e-3, batch 32, and 16-32-64 convs with one more level at 64 (8 x 8 map rather
-    than 16 x 16). On KMNIST (30000 images, 2 epochs) the loss fell to 236 against 292 for 16 -> 8-d, with
-    stroke-like samples where 8-d drew blurry blobs; batch 32 and 16-32 convs reach 229. On glyphs (3 epochs)
-    the previous 32-64, 2-level default at batch 128 (210 steps) drew faint grey letter ghosts; 3 levels at
-    batch 32 (834 steps, similar time) draw recognisable letters (B, C, O, T, V, Y, 8), blurry, some blobs.
+    latent-space picture), lr 2e-3, batch 32, and 32-64-64 convs with one more level at 64 (an 8 x 8 map
+    rather than 16 x 16). On KMNIST (30000 images, 2 epochs) 16-d reached a loss of 236 against 292 for 8-d
+    (stroke-like samples where 8-d drew blurry blobs); batch 32 (1874 steps) reaches 224 with kana-like
+    strokes. On glyphs (3 epochs) the previous 2-level default at batch 128 (210 steps) drew faint grey letter
+    ghosts; 3 levels at batch 32 (834 steps) reach 614 and draw blurry but recognisable letters (B, H, N, O,
+    R, 8) among some blobs; 16-32-64 reached 681 with more empty tiles.
     """
 
     name = "vae"
