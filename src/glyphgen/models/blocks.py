@@ -11,13 +11,26 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def mlp(sizes: list[int], activation: nn.Module, output: nn.Module | None = None) -> nn.Sequential:
-    """Linear layers sizes[0] -> ... -> sizes[-1], `activation` between them and `output` after the last."""
+def mlp(sizes: list[int], activation: nn.Module, output: nn.Module | None = None,
+        batch_norm: bool = False) -> nn.Sequential:
+    """Linear layers sizes[0] -> ... -> sizes[-1], `activation` (after BatchNorm if asked) between them and
+    `output` after the last."""
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(fan_in, fan_out))
-        layers.append(activation if i < len(sizes) - 2 else (output or nn.Identity()))
+        if i < len(sizes) - 2:
+            layers += [nn.BatchNorm1d(fan_out), activation] if batch_norm else [activation]
+        else:
+            layers.append(output or nn.Identity())
     return nn.Sequential(*layers)
+
+
+def halvings_to(side: int, smallest: int) -> int:
+    """How many times `side` halves exactly while staying at least `smallest`."""
+    count = 0
+    while side % 2 == 0 and side // 2 >= smallest:
+        side, count = side // 2, count + 1
+    return count
 
 
 def same_padding(kernel_size: int) -> int:
