@@ -84,3 +84,8 @@ def test_denoising_autoencoder_trains_on_noised_inputs(batch):
     noised = denoising.corrupt(batch)
     assert noised.shape == batch.shape and not torch.equal(noised, batch)
     assert 0 <= noised.min() and noised.max() <= 1
+
+
+def test_reference_presets_keep_the_recipes_batch_sizes():
+    assert MODELS["gan"].presets["reference"].batch_size == 128
+    assert MODELS["aae"].presets["reference"].batch_size == 16
