@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from glyphgen.data.augment import AugmentConfig, augment_glyphs
-from glyphgen.data.index_table import write_index
-from glyphgen.io import atomic_path, load_image_set, save_image_set
+from glyphgen.data.index_table import save_glyph_folder
+from glyphgen.io import load_image_set
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
 
@@ -15,10 +15,7 @@ OUT = Path("data/interim/augmented")
 def main() -> None:
     config = parse_config(AugmentConfig, get_section(load_params(), "augment_glyphs"), "params.yaml:augment_glyphs")
     image_set = augment_glyphs(load_image_set(CONVERTED), config)
-    with atomic_path(OUT) as out:
-        out.mkdir()
-        save_image_set(out / "glyphs.npz", image_set)
-        write_index(out / "index.csv", image_set)
+    save_glyph_folder(OUT, image_set)
     print(f"augmented set: {len(image_set)} images ({config.n_samples} augmented)")
 
 

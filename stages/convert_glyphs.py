@@ -4,8 +4,7 @@ from pathlib import Path
 
 from glyphgen.data.convert import ConvertConfig, convert_glyphs
 from glyphgen.data.glyph_folders import list_glyph_files
-from glyphgen.data.index_table import write_index
-from glyphgen.io import atomic_path, save_image_set
+from glyphgen.data.index_table import save_glyph_folder
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
 
@@ -17,10 +16,7 @@ def main() -> None:
     config = parse_config(ConvertConfig, get_section(load_params(), "convert_glyphs"), "params.yaml:convert_glyphs")
     files = [glyph for folder in [RENDERED, *map(Path, config.glyph_dirs)] for glyph in list_glyph_files(folder)]
     image_set = convert_glyphs(files, config.image_size)
-    with atomic_path(OUT) as out:
-        out.mkdir()
-        save_image_set(out / "glyphs.npz", image_set)
-        write_index(out / "index.csv", image_set)
+    save_glyph_folder(OUT, image_set)
     print(f"converted {len(image_set)} glyphs of {len(image_set.class_names)} characters to {config.image_size}px")
 
 

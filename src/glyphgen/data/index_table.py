@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from glyphgen.io import ImageSet, atomic_path
+from glyphgen.io import ImageSet, atomic_path, save_image_set
 
 
 def write_index(path: Path, image_set: ImageSet) -> None:
@@ -16,3 +16,11 @@ def write_index(path: Path, image_set: ImageSet) -> None:
                           **image_set.extras})
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8")
+
+
+def save_glyph_folder(folder: Path, image_set: ImageSet) -> None:
+    """Write `folder` with glyphs.npz and its index.csv, all at once: a failed write leaves no folder."""
+    with atomic_path(folder) as out:
+        out.mkdir()
+        save_image_set(out / "glyphs.npz", image_set)
+        write_index(out / "index.csv", image_set)
