@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from glyphgen.evaluation.classifier import image_tensor

@@ -5,9 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.classifier import image_tensor
 from glyphgen.rendering.grids import save_png
 from glyphgen.rendering.panels import sample_grid
