@@ -7,9 +7,11 @@ learns to fool it. Networks work in [-1, 1] (tanh); discriminators return logits
 from __future__ import annotations
 
 from dataclasses import dataclass
+import abc
 from typing import Literal
 
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.nn.utils import parametrize
 
 from glyphgen.errors import GlyphgenError
@@ -21,23 +23,44 @@ from glyphgen.models.blocks import (adam, conv_transpose, discriminator_loss, fl
 
 
 class AdversarialGenerator(Generator):
-    """Subclasses build `generator` (z -> B x 1 x H x W in [-1, 1]) and `discriminator` (image -> logit).
+    """Subclasses build the `generator` (z -> B x 1 x H x W in [-1, 1]) and the `discriminator` (image -> logit).
+
+    With `ema_decay` > 0, samples come from an exponential moving average of the generator's weights
+    (Yazici et al. 2019): the trained generator chases a moving discriminator and its latest weights carry
+    that chase's noise (speckle, smeared strokes); their average is smoother. The average costs one
+    parameter update per step and changes nothing in training.
 
     'loss' is the discriminator's: the one number that shows whether the game is still being played (it
     collapses towards 0 when the discriminator wins).
     """
 
-    generator: nn.Module
-    discriminator: nn.Module
+    def __init__(self, config, image_size: int, num_classes: int) -> None:
+        super().__init__(config, image_size, num_classes)
+        self.generator = self.build_generator()
+        self.discriminator = self.build_discriminator()
+        self.average_generator = (
+            AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+            if config.ema_decay > 0 else None
+        )
+
+    @abc.abstractmethod
+    def build_generator(self) -> nn.Module:
+        """z (B x latent_dim) -> images in [-1, 1], B x 1 x H x W."""
+
+    @abc.abstractmethod
+    def build_discriminator(self) -> nn.Module:
+        """Images in [-1, 1] -> one logit each (real vs generated)."""
 
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
     def configure_optimizers(self):
+        # Two time-scales (Heusel et al. 2017): a discriminator that learns faster keeps its gradients useful.
         return {
             "generator": adam(self.generator, self.config.lr, self.config.beta1),
-            "discriminator": adam(self.discriminator, self.config.lr, self.config.beta1),
+            "discriminator": adam(self.discriminator, self.config.lr * self.config.discriminator_lr_ratio,
+                                  self.config.beta1),
         }
 
     def train_step(self, images, labels, optimizers):
@@ -48,10 +71,13 @@ class AdversarialGenerator(Generator):
         optimizer_step(optimizers["discriminator"], critic)
         fooling = generator_loss(self.discriminator(fake))
         optimizer_step(optimizers["generator"], fooling)
+        if self.average_generator is not None:
+            self.average_generator.update_parameters(self.generator)
         return {"loss": critic.detach(), "discriminator": critic.detach(), "generator": fooling.detach()}
 
     def decode(self, codes):
-        return from_tanh_range(self.generator(codes))
+        generator = self.generator if self.average_generator is None else self.average_generator.module
+        return from_tanh_range(generator(codes))
 
     def sample(self, n, generator=None):
         return self.decode(prior_noise(n, self.latent_dim, self.device, generator))
@@ -65,8 +91,10 @@ class GANConfig:
     activation_slope: float = 0.2
     dropout: float = 0.3  # in the discriminator
     real_label: float = 0.9
-    lr: float = 2e-4
+    lr: float = 2e-4  # the generator's; the discriminator's is lr x discriminator_lr_ratio
+    discriminator_lr_ratio: float = 1.0
     beta1: float = 0.5
+    ema_decay: float = 0.0  # 0 = sample from the trained generator, not an average
     batch_size: int = 32
 
 
@@ -92,16 +120,18 @@ class GAN(AdversarialGenerator):
                                lr=1e-3, beta1=0.9, batch_size=128),
     }
 
-    def __init__(self, config: GANConfig, image_size: int, num_classes: int) -> None:
-        super().__init__(config, image_size, num_classes)
-        pixels = image_size * image_size
-        activation = nn.LeakyReLU(config.activation_slope)
-        self.generator = nn.Sequential(
-            mlp([config.latent_dim, *config.hidden, pixels], activation, nn.Tanh(), config.batch_norm),
+    def build_generator(self) -> nn.Module:
+        config = self.config
+        return nn.Sequential(
+            mlp([config.latent_dim, *config.hidden, self.image_size**2], nn.LeakyReLU(config.activation_slope),
+                nn.Tanh(), config.batch_norm),
             nn.Unflatten(1, self.image_shape),
         )
-        critic_activation = nn.Sequential(activation, nn.Dropout(config.dropout))
-        self.discriminator = nn.Sequential(nn.Flatten(), mlp([pixels, *reversed(config.hidden), 1], critic_activation))
+
+    def build_discriminator(self) -> nn.Module:
+        config = self.config
+        activation = nn.Sequential(nn.LeakyReLU(config.activation_slope), nn.Dropout(config.dropout))
+        return nn.Sequential(nn.Flatten(), mlp([self.image_size**2, *reversed(config.hidden), 1], activation))
 
 
 @dataclass
@@ -122,8 +152,10 @@ class DCGANConfig:
     spectral_norm: bool = True
     dcgan_init: bool = True
     real_label: float = 0.9
-    lr: float = 2e-4
+    lr: float = 2e-4  # the generator's; the discriminator's is lr x discriminator_lr_ratio
+    discriminator_lr_ratio: float = 1.0
     beta1: float = 0.5
+    ema_decay: float = 0.0  # 0 = sample from the trained generator, not an average
     batch_size: int = 32
 
 
@@ -153,15 +185,8 @@ class DCGAN(AdversarialGenerator):
         ),
     }
 
-    def __init__(self, config: DCGANConfig, image_size: int, num_classes: int) -> None:
-        super().__init__(config, image_size, num_classes)
-        self.generator = self._build_generator(config, image_size)
-        self.discriminator = self._build_discriminator(config)
-        if config.dcgan_init:
-            self.apply(_dcgan_init)
-
-    @staticmethod
-    def _build_generator(config: DCGANConfig, image_size: int) -> nn.Sequential:
+    def build_generator(self) -> nn.Module:
+        config, image_size = self.config, self.image_size
         upsamplings = config.upsamplings or halvings_to(image_size, smallest=7)
         if len(config.generator_channels) < upsamplings or image_size % 2**upsamplings:
             raise GlyphgenError(f"generator_channels: expected at least {upsamplings} widths and an image side "
@@ -188,9 +213,10 @@ class DCGAN(AdversarialGenerator):
                 layers.append(nn.Tanh())
             else:
                 layers += [nn.BatchNorm2d(fan_out), nn.LeakyReLU(config.activation_slope)]
-        return nn.Sequential(*layers)
+        return self._initialised(nn.Sequential(*layers))
 
-    def _build_discriminator(self, config: DCGANConfig) -> nn.Sequential:
+    def build_discriminator(self) -> nn.Module:
+        config = self.config
         wrap = nn.utils.parametrizations.spectral_norm if config.spectral_norm else (lambda layer: layer)
         layers: list[nn.Module] = []
         for fan_in, fan_out, stride in zip((1, *config.discriminator_channels), config.discriminator_channels,
@@ -198,7 +224,12 @@ class DCGAN(AdversarialGenerator):
             conv = nn.Conv2d(fan_in, fan_out, config.kernel_size, stride, padding=same_padding(config.kernel_size))
             layers += [wrap(conv), nn.LeakyReLU(config.activation_slope), nn.Dropout(config.dropout)]
         features = nn.Sequential(*layers, nn.Flatten())  # C x S/2^k x S/2^k, flattened
-        return nn.Sequential(features, wrap(nn.Linear(flat_size(features, self.image_shape), 1)))
+        return self._initialised(nn.Sequential(features, wrap(nn.Linear(flat_size(features, self.image_shape), 1))))
+
+    def _initialised(self, network: nn.Module) -> nn.Module:
+        if self.config.dcgan_init:
+            network.apply(_dcgan_init)
+        return network
 
 
 def _dcgan_init(module: nn.Module) -> None:
