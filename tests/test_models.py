@@ -89,3 +89,24 @@ def test_denoising_autoencoder_trains_on_noised_inputs(batch):
 def test_reference_presets_keep_the_recipes_batch_sizes():
     assert MODELS["gan"].presets["reference"].batch_size == 128
     assert MODELS["aae"].presets["reference"].batch_size == 16
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan"])
+def test_weight_averaging_samples_from_the_average_not_the_latest_generator(name, batch):
+    torch.manual_seed(0)
+    averaged, plain = tiny_model(name, ema_decay=0.9), tiny_model(name, ema_decay=0.0)
+    assert plain.average_generator is None
+    optimizers = averaged.configure_optimizers()
+    for _ in range(3):
+        averaged.train_step(batch, torch.zeros(len(batch), dtype=torch.long), optimizers)
+    average, latest = averaged.average_generator.module, averaged.generator
+    assert averaged.average_generator.n_averaged.item() == 3
+    assert not all(torch.equal(a, b) for a, b in zip(average.parameters(), latest.parameters()))
+    codes = torch.randn(4, averaged.latent_dim)
+    averaged.eval()
+    with torch.no_grad():
+        assert torch.allclose(averaged.decode(codes), (average(codes) + 1) / 2)
+
+
+def test_reference_presets_sample_from_the_trained_generator():
+    assert MODELS["gan"].presets["reference"].ema_decay == 0 and MODELS["dcgan"].presets["reference"].ema_decay == 0

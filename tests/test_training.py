@@ -137,6 +137,6 @@ def test_train_stage_rejects_bad_params_in_one_line(tmp_path, images):
     write_stage_inputs(tmp_path, images, hiden=64)
     result = run_stage(tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: params.yaml:models.gan: unknown key 'hiden' " + \
-        "(expected one of: latent_dim, hidden, batch_norm, activation_slope, dropout, real_label, lr, beta1, batch_size)"
+    assert result.stderr.strip().startswith("error: params.yaml:models.gan: unknown key 'hiden' (expected one of: ")
+    assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "models").exists()
