@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
+# dvc.yaml's commands call `python`: the venv's bin goes first on PATH so they run in it.
 repro: venv
-	$(VENV)/bin/dvc repro
+	PATH="$(abspath $(VENV))/bin:$$PATH" dvc repro
 
 test: venv
 	$(PY) -m pytest -q
