@@ -15,12 +15,12 @@ import time
 import torch
 
 from glyphgen.models import MODELS
-from glyphgen.training.device import autocast, pick_device
+from glyphgen.training.device import autocast, pick_device, place
 
 
 def images_per_second(name: str, preset: str, image_size: int, seconds: float, device: torch.device) -> float:
     model_class = MODELS[name]
-    model = model_class(model_class.presets[preset], image_size, num_classes=10).to(device)
+    model = place(model_class(model_class.presets[preset], image_size, num_classes=10), device)
     optimizers = model.configure_optimizers()
     batch_size = model.config.batch_size
     images = torch.rand(batch_size, 1, image_size, image_size, device=device)
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 64])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (0 = torch default)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default, like params train.threads)")
     args = parser.parse_args()
     device = pick_device(args.device)
     if args.threads > 0:

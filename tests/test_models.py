@@ -4,6 +4,7 @@ import torch
 from glyphgen.errors import GlyphgenError
 from glyphgen.models import MODELS
 from glyphgen.training.checkpoint import load_generator, save_checkpoint
+from glyphgen.training.device import place
 from tiny_models import kmnist_slice, tiny_config, tiny_model
 
 NAMES = sorted(MODELS)
@@ -48,7 +49,7 @@ def test_training_steps_lower_the_loss_on_a_fixed_batch(name, batch):
 @pytest.mark.parametrize("name", NAMES)
 def test_save_and_load_give_identical_outputs(name, batch, tmp_path):
     torch.manual_seed(0)
-    model = tiny_model(name)
+    model = place(tiny_model(name), torch.device("cpu"))  # laid out as the loop and load_generator lay it out
     optimizers = model.configure_optimizers()
     model.train_step(batch, torch.zeros(len(batch)), optimizers)  # move BatchNorm statistics off their init
     save_checkpoint(tmp_path / "model.pt", model)

@@ -21,7 +21,7 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.io import ImageSet, atomic_path
 from glyphgen.params import check_range
 from glyphgen.training.batches import DeviceImages
-from glyphgen.training.device import seed_everything
+from glyphgen.training.device import place, seed_everything
 
 CHECKPOINT_NAME = "classifier.pt"
 
@@ -69,7 +69,7 @@ class GlyphClassifier(nn.Module):
 def train_classifier(train_set: ImageSet, config: ClassifierConfig, device: torch.device) -> GlyphClassifier:
     generator = seed_everything(config.seed)
     data = DeviceImages.from_image_set(train_set, device)
-    model = GlyphClassifier(len(train_set.class_names)).to(device)
+    model = place(GlyphClassifier(len(train_set.class_names)), device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     steps_per_epoch = data.steps_per_epoch(config.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -90,7 +90,7 @@ def train_classifier(train_set: ImageSet, config: ClassifierConfig, device: torc
 
 
 @torch.no_grad()
-def predict(model: GlyphClassifier, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(model: GlyphClassifier, images: torch.Tensor, batch_size: int = 250) -> tuple[torch.Tensor, torch.Tensor]:
     """Features (N x 128) and logits (N x classes) of [0, 1] images N x 1 x H x W, in batches."""
     model.eval()
     features, logits = [], []
@@ -131,4 +131,4 @@ def load_classifier(path: str | Path, image_size: int | None = None) -> GlyphCla
         raise GlyphgenError(f"{path}: classifier was trained on {checkpoint['image_size']}px images, got {image_size}px")
     model = GlyphClassifier(checkpoint["num_classes"])
     model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
+    return place(model, torch.device("cpu")).eval()

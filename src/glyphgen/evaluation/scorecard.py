@@ -32,7 +32,7 @@ class EvaluateConfig:
     memorisation_quantile: float = 0.05  # share of real test images that count as "memorised" by construction
     memorisation_samples: int = 2000  # samples (and test images) searched against the whole train split, in pixels
     prior_codes: int = 2000  # encoded test images compared with N(0, I) by MMD
-    batch_size: int = 1000
+    batch_size: int = 250
 
     def __post_init__(self) -> None:
         check_range(self.num_samples, 2 * self.nearest_k + 2, 10**7, "params.yaml:evaluate.num_samples")

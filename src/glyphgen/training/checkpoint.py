@@ -16,6 +16,7 @@ import torch
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path
 from glyphgen.models import MODELS, Generator
+from glyphgen.training.device import place
 
 CHECKPOINT_NAME = "model.pt"
 
@@ -54,7 +55,7 @@ def generator_from_checkpoint(checkpoint: dict[str, Any], device: torch.device |
     config = model_class.config_from_params("default", checkpoint["config"], f"{where}:config")
     model = model_class(config, checkpoint["image_size"], checkpoint["num_classes"])
     model.load_state_dict(checkpoint["state_dict"])
-    return model.to(device)
+    return place(model, device)
 
 
 def load_generator(model_dir_or_file: str | Path, device: torch.device | str = "cpu") -> Generator:

@@ -24,6 +24,16 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def place(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Move a network to `device` with its conv weights channels-last (NHWC).
+
+    oneDNN's CPU convolutions run 1.3-3x faster in NHWC than NCHW here (measured on 2 cores:
+    benchmarks/train_throughput.py, the judge's features in evaluate), and CUDA's bf16 convs prefer it too.
+    Only 4-d tensors change layout, so MLPs are unaffected; inputs follow the weights' layout on their own.
+    """
+    return module.to(device, memory_format=torch.channels_last)
+
+
 def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
     """bf16 autocast on CUDA; on CPU a no-op, since CPU bf16 is slower than fp32 for these small layers."""
     if enabled and device.type == "cuda":

@@ -35,7 +35,7 @@ from glyphgen.models import MODELS, Generator
 from glyphgen.rendering.grids import save_png, tile, to_uint8
 from glyphgen.training.batches import DeviceImages
 from glyphgen.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
-from glyphgen.training.device import autocast, pick_device, seed_everything
+from glyphgen.training.device import autocast, pick_device, place, seed_everything
 
 RESUME_NAME = "resume.pt"
 
@@ -43,7 +43,7 @@ RESUME_NAME = "resume.pt"
 @dataclass
 class TrainConfig:
     device: str = "auto"  # auto = CUDA when present, else CPU
-    threads: int = 1  # CPU threads; 0 = torch's default (see below)
+    threads: int = 0  # CPU threads; 0 = torch's default, one per core (see below)
     seed: int = 0
     compile: bool = False  # torch.compile the networks (CUDA only)
     bf16: bool = True  # bf16 autocast (CUDA only)
@@ -65,10 +65,12 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     out_dir, work_dir = Path(out_dir), Path(work_dir)
     device = pick_device(config.device)
     if config.threads > 0:
-        # On a busy 2-core machine OpenMP's spinning threads made 2 threads up to 8x slower than 1 (measured).
+        # Idle, 2 threads train 1.2-1.9x faster than 1 on 2 cores; but on a machine busy with other work
+        # OpenMP's spinning threads made 2 threads up to 8x slower than 1 (both measured): set 1 there.
         torch.set_num_threads(config.threads)
     data_order = seed_everything(config.seed)
-    model = MODELS[model_name](model_config, train_set.image_size, len(train_set.class_names)).to(device)
+    model = MODELS[model_name](model_config, train_set.image_size, len(train_set.class_names))
+    model = place(model, device)
     optimizers = model.configure_optimizers()
     run = json.dumps({"model": model_name, "config": dataclasses.asdict(model_config), "epochs": epochs,
                       "seed": config.seed, "images": len(train_set)}, sort_keys=True)
