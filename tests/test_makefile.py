@@ -1,0 +1,19 @@
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_repro_runs_the_stages_with_the_venv_python_first_on_path(tmp_path):
+    # dvc.yaml's commands call `python`: without the venv first on PATH a fresh clone fails on `import glyphgen`.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".installed").touch()  # newer than pyproject.toml: make takes the venv as built
+    dry_run = subprocess.run(["make", "-n", "repro", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+    repro_lines = [line for line in dry_run.splitlines() if "dvc repro" in line]
+    assert repro_lines == [f'PATH="{venv}/bin:$PATH" dvc repro'], dry_run
