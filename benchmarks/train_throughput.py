@@ -49,7 +49,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 64])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default, like params train.threads)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads (0 = torch default, like params train.threads)")
     args = parser.parse_args()
     device = pick_device(args.device)
     if args.threads > 0:

@@ -20,8 +20,8 @@ def test_per_dataset_values_pick_the_dataset_and_drop_what_is_left_out():
 
 
 def test_run_settings_apply_the_dataset_overrides():
-    params = {"models": {"gan": {"preset": "default", "batch_size": {"glyphs": 16}, "epochs": {"kmnist": 2, "glyphs": 3},
-                                 "train_images": {"kmnist": 100}}}}
+    params = {"models": {"gan": {"preset": "default", "batch_size": {"glyphs": 16},
+                                 "epochs": {"kmnist": 2, "glyphs": 3}, "train_images": {"kmnist": 100}}}}
     kmnist_config, kmnist_budget = run_settings(params, "gan", "kmnist")
     glyphs_config, glyphs_budget = run_settings(params, "gan", "glyphs")
     assert kmnist_config.batch_size == MODELS["gan"].presets["default"].batch_size and glyphs_config.batch_size == 16
