@@ -1,9 +1,11 @@
 """Training throughput (images/s) of every generator on this machine's device, default and reference presets.
 
     PYTHONPATH=src python benchmarks/train_throughput.py [--seconds 5] [--sizes 28 64] [--models ae gan]
+        [--threads N] [--contiguous]
 
 Times `train_step` on random batches for about `--seconds` each after two warm-up steps, as the training
-loop runs it (autocast on CUDA, `--threads` like params train.threads). A figure to read, not a test: CPU
+loop runs it (autocast on CUDA, channels-last conv weights, `--threads` like params train.threads);
+`--contiguous` keeps the weights NCHW, to compare the layouts. A figure to read, not a test: CPU
 numbers move with whatever else runs on the machine.
 """
 
@@ -18,9 +20,11 @@ from glyphgen.models import MODELS
 from glyphgen.training.device import autocast, pick_device, place
 
 
-def images_per_second(name: str, preset: str, image_size: int, seconds: float, device: torch.device) -> float:
+def images_per_second(name: str, preset: str, image_size: int, seconds: float, device: torch.device,
+                      channels_last: bool = True) -> float:
     model_class = MODELS[name]
-    model = place(model_class(model_class.presets[preset], image_size, num_classes=10), device)
+    model = model_class(model_class.presets[preset], image_size, num_classes=10)
+    model = place(model, device) if channels_last else model.to(device)
     optimizers = model.configure_optimizers()
     batch_size = model.config.batch_size
     images = torch.rand(batch_size, 1, image_size, image_size, device=device)
@@ -51,16 +55,18 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads (0 = torch default, like params train.threads)")
+    parser.add_argument("--contiguous", action="store_true", help="NCHW conv weights instead of channels-last")
     args = parser.parse_args()
     device = pick_device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    print(f"device: {device}, torch threads: {torch.get_num_threads()}")
+    print(f"device: {device}, torch threads: {torch.get_num_threads()}, "
+          f"conv weights: {'NCHW' if args.contiguous else 'channels-last'}")
     print(f"{'model':<8} {'preset':<10} {'size':>4} {'batch':>5} {'images/s':>10}")
     for name in args.models:
         for preset in ("default", "reference"):
             for size in args.sizes:
-                rate = images_per_second(name, preset, size, args.seconds, device)
+                rate = images_per_second(name, preset, size, args.seconds, device, not args.contiguous)
                 batch = MODELS[name].presets[preset].batch_size
                 print(f"{name:<8} {preset:<10} {size:>4} {batch:>5} {rate:>10.0f}", flush=True)
 

@@ -27,8 +27,9 @@ def pick_device(name: str = "auto") -> torch.device:
 def place(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """Move a network to `device` with its conv weights channels-last (NHWC).
 
-    oneDNN's CPU convolutions run 1.3-3x faster in NHWC than NCHW here (measured on 2 cores:
-    benchmarks/train_throughput.py, the judge's features in evaluate), and CUDA's bf16 convs prefer it too.
+    oneDNN's CPU convolutions run faster in NHWC than NCHW (measured on 2 cores at 64 px: training 1.0-1.5x by
+    `benchmarks/train_throughput.py [--contiguous]`, `stages/evaluate.py glyphs dcgan` 48 s -> 35 s), and CUDA's
+    bf16 convs prefer it too.
     Only 4-d tensors change layout, so MLPs are unaffected; inputs follow the weights' layout on their own.
     """
     return module.to(device, memory_format=torch.channels_last)
