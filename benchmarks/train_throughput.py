@@ -16,14 +16,14 @@ import time
 
 import torch
 
-from glyphgen.models import MODELS
+from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.training.device import autocast, pick_device, place
 
 
 def images_per_second(name: str, preset: str, image_size: int, seconds: float, device: torch.device,
                       channels_last: bool = True) -> float:
-    model_class = MODELS[name]
-    model = model_class(model_class.presets[preset], image_size, num_classes=10)
+    generator_class = model_class(name)
+    model = generator_class(generator_class.presets[preset], image_size, num_classes=10)
     model = place(model, device) if channels_last else model.to(device)
     optimizers = model.configure_optimizers()
     batch_size = model.config.batch_size
@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="timing per model, preset and size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 64])
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads (0 = torch default, like params train.threads)")
@@ -67,7 +67,7 @@ def main() -> None:
         for preset in ("default", "reference"):
             for size in args.sizes:
                 rate = images_per_second(name, preset, size, args.seconds, device, not args.contiguous)
-                batch = MODELS[name].presets[preset].batch_size
+                batch = model_class(name).presets[preset].batch_size
                 print(f"{name:<8} {preset:<10} {size:>4} {batch:>5} {rate:>10.0f}", flush=True)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from glyphgen.io import load_image_set
-from glyphgen.models import MODELS
+from glyphgen.models import MODEL_NAMES
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
 from glyphgen.training.loop import TrainConfig, train
@@ -24,7 +24,7 @@ from glyphgen.training.settings import DATASETS, run_settings
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--model", required=True, choices=MODEL_NAMES)
     args = parser.parse_args()
 
     params = load_params()

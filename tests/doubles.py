@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from glyphgen.models.base import Generator
+from glyphgen.models.shared.base import Generator
 
 
 class _Untrainable(Generator):

@@ -15,10 +15,10 @@ TINY = {
     "augment_glyphs.n_samples": 150,
     "split.kmnist.max_train": 300,
     "split.kmnist.max_test": 100,
-    "models.vae.latent_dim": 2,  # the manifold picture is drawn for 2-D latents
+    **{f"models.vae.{dataset}.latent_dim": 2 for dataset in DATASETS},  # the manifold picture needs a 2-D latent
     "train.log_every": 2,
     "train.sample_count": 16,
-    **{f"models.{model}.{budget}.{dataset}": value
+    **{f"models.{model}.{dataset}.{budget}": value
        for model in MODELS for dataset in DATASETS for budget, value in (("epochs", 1), ("train_images", 200))},
     "train_classifier.classifier.epochs": 1,
     "evaluate.num_samples": 200,
@@ -64,7 +64,7 @@ def test_nothing_reruns_then_one_model_change_reruns_only_that_model(pipeline):
     again = repo.repro()
     assert again.returncode == 0 and repo.stages_run(again) == []
 
-    repo.set_params({"models.gan.epochs.kmnist": 2})
+    repo.set_params({"models.gan.kmnist.epochs": 2})
     changed = repo.repro()
     assert changed.returncode == 0, changed.stderr[-3000:]
     rerun = set(repo.stages_run(changed))

@@ -6,32 +6,40 @@ import pytest
 import yaml
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.models import MODELS
-from glyphgen.params import load_params, values_for_dataset
+from glyphgen.models import MODEL_NAMES, model_class
+from glyphgen.params import load_params
 from glyphgen.training.settings import DATASETS, run_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_per_dataset_values_pick_the_dataset_and_drop_what_is_left_out():
-    section = {"lr": {"glyphs": 2e-4}, "batch_size": 64, "epochs": {"kmnist": 3, "glyphs": 5}, "ema_decay": None}
-    assert values_for_dataset(section, "kmnist", DATASETS) == {"batch_size": 64, "epochs": 3}
-    assert values_for_dataset(section, "glyphs", DATASETS) == {"lr": 2e-4, "batch_size": 64, "epochs": 5}
-
-
-def test_run_settings_apply_the_dataset_overrides():
-    params = {"models": {"gan": {"preset": "default", "batch_size": {"glyphs": 16},
-                                 "epochs": {"kmnist": 2, "glyphs": 3}, "train_images": {"kmnist": 100}}}}
+def test_run_settings_read_the_dataset_section():
+    params = {"models": {"gan": {"kmnist": {"preset": "default", "epochs": 2, "train_images": 100},
+                                 "glyphs": {"preset": "default", "epochs": 3, "batch_size": 16}}}}
     kmnist_config, kmnist_budget = run_settings(params, "gan", "kmnist")
     glyphs_config, glyphs_budget = run_settings(params, "gan", "glyphs")
-    assert kmnist_config.batch_size == MODELS["gan"].presets["default"].batch_size and glyphs_config.batch_size == 16
+    assert kmnist_config.batch_size == model_class("gan").presets["default"].batch_size
+    assert glyphs_config.batch_size == 16
     assert (kmnist_budget.epochs, kmnist_budget.train_images) == (2, 100)
     assert (glyphs_budget.epochs, glyphs_budget.train_images) == (3, 0)
 
 
+def test_a_null_key_takes_the_presets_value():
+    params = {"models": {"gan": {"glyphs": {"preset": "reference", "epochs": 1, "lr": None, "batch_size": None}}}}
+    config, _ = run_settings(params, "gan", "glyphs")
+    assert config == model_class("gan").presets["reference"]
+
+
 def test_a_dataset_without_epochs_is_a_one_line_error():
-    with pytest.raises(GlyphgenError, match=r"params.yaml:models.vae \(for glyphs\): expected epochs >= 1"):
-        run_settings({"models": {"vae": {"epochs": {"kmnist": 2}}}}, "vae", "glyphs")
+    with pytest.raises(GlyphgenError, match=r"^params.yaml:models.vae.glyphs: expected epochs >= 1"):
+        run_settings({"models": {"vae": {"kmnist": {"epochs": 2}, "glyphs": {"preset": "default"}}}}, "vae", "glyphs")
+
+
+def test_a_missing_dataset_section_names_it():
+    with pytest.raises(GlyphgenError, match=r"missing section 'models.vae.glyphs'"):
+        run_settings({"models": {"vae": {"kmnist": {"epochs": 2}}}}, "vae", "glyphs")
+    with pytest.raises(GlyphgenError, match=r"^params.yaml:models.vae.glyphs: expected a mapping"):
+        run_settings({"models": {"vae": {"glyphs": 3}}}, "vae", "glyphs")
 
 
 def gpu_params() -> dict:
@@ -48,15 +56,15 @@ def gpu_params() -> dict:
     return params
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", MODEL_NAMES)
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_the_gpu_params_train_the_exact_reference_recipes(name, dataset):
     config, budget = run_settings(gpu_params(), name, dataset)
-    assert config == MODELS[name].presets["reference"]
+    assert config == model_class(name).presets["reference"]
     assert budget.train_images == 0
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", MODEL_NAMES)
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_the_default_params_parse_for_every_run(name, dataset):
     config, budget = run_settings(load_params(REPO / "params.yaml"), name, dataset)

@@ -8,7 +8,7 @@ import yaml
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import save_image_set
-from glyphgen.models import MODELS
+from glyphgen.models import model_class
 from glyphgen.params import parse_config
 from glyphgen.training.checkpoint import load_generator, read_checkpoint
 from glyphgen.training.loop import RESUME_NAME, TrainConfig, train
@@ -60,7 +60,7 @@ def test_different_seeds_give_different_weights(tmp_path, images):
 
 def interrupt_after(monkeypatch, name, steps, exception):
     """Make `name`'s train_step raise (or return NaN losses) once it has run `steps` times."""
-    original = MODELS[name].train_step
+    original = model_class(name).train_step
     calls = {"count": 0}
 
     def step(self, images, labels, optimizers):
@@ -71,7 +71,7 @@ def interrupt_after(monkeypatch, name, steps, exception):
             raise exception
         return original(self, images, labels, optimizers)
 
-    monkeypatch.setattr(MODELS[name], "train_step", step)
+    monkeypatch.setattr(model_class(name), "train_step", step)
 
 
 @pytest.mark.parametrize("name", ["vae", "aae"])
@@ -113,8 +113,8 @@ def test_bad_train_params_name_the_key():
 
 def write_stage_inputs(root: Path, images, **model_section) -> None:
     save_image_set(root / "data" / "processed" / "kmnist" / "train.npz", images)
-    section = {"preset": "default", "epochs": {"kmnist": 1}, "batch_size": 32, **TINY_OVERRIDES["gan"], **model_section}
-    params = {"train": {"device": "cpu", "log_every": 2, "sample_count": 4}, "models": {"gan": section}}
+    section = {"preset": "default", "epochs": 1, "batch_size": 32, **TINY_OVERRIDES["gan"], **model_section}
+    params = {"train": {"device": "cpu", "log_every": 2, "sample_count": 4}, "models": {"gan": {"kmnist": section}}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
 
 
@@ -126,7 +126,7 @@ def run_stage(root: Path) -> subprocess.CompletedProcess:
 
 
 def test_train_stage_end_to_end(tmp_path, images):
-    write_stage_inputs(tmp_path, images, train_images={"kmnist": 64})
+    write_stage_inputs(tmp_path, images, train_images=64)
     result = run_stage(tmp_path)
     assert result.returncode == 0, result.stderr
     model = load_generator(tmp_path / "models" / "kmnist" / "gan", "cpu")
@@ -137,6 +137,6 @@ def test_train_stage_rejects_bad_params_in_one_line(tmp_path, images):
     write_stage_inputs(tmp_path, images, hiden=64)
     result = run_stage(tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("error: params.yaml:models.gan: unknown key 'hiden' (expected one of: ")
+    assert result.stderr.strip().startswith("error: params.yaml:models.gan.kmnist: unknown key 'hiden' (expected one of: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "models").exists()

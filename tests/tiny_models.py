@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from glyphgen.io import ImageSet
-from glyphgen.models import MODELS
+from glyphgen.models import model_class
 
 KMNIST = Path(__file__).resolve().parents[1].parent / "shared" / "kmnist"
 
@@ -24,11 +24,11 @@ TINY_OVERRIDES = {
 
 
 def tiny_config(name: str, **overrides):
-    return MODELS[name].config_from_params("default", {**TINY_OVERRIDES[name], **overrides}, f"test:{name}")
+    return model_class(name).config_from_params("default", {**TINY_OVERRIDES[name], **overrides}, f"test:{name}")
 
 
 def tiny_model(name: str, image_size: int = 28, **overrides):
-    return MODELS[name](tiny_config(name, **overrides), image_size, num_classes=10)
+    return model_class(name)(tiny_config(name, **overrides), image_size, num_classes=10)
 
 
 def kmnist_slice(count: int) -> ImageSet:

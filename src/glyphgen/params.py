@@ -115,20 +115,3 @@ def check_range(value: float, low: float, high: float, where: str) -> None:
     """Raise the standard one-line error when `value` lies outside [low, high]."""
     if not low <= value <= high:
         raise GlyphgenError(f"{where}: expected a value in [{low}, {high}], got {value!r}")
-
-
-def values_for_dataset(section: Mapping[str, Any], dataset: str, datasets: tuple[str, ...]) -> dict[str, Any]:
-    """`section` with every per-data-set value resolved for `dataset`.
-
-    Any key may hold one value for all data sets or a mapping by data set name ({kmnist: 64, glyphs: 32}):
-    a model's best batch size or learning rate at 28 x 28 need not be its best at 64 x 64. A key that is
-    null, or a mapping that leaves the data set out, is dropped, so it takes the default: that is how
-    `dvc exp run -S models.gan.lr=null` returns a tuned key to its preset's value.
-    """
-    resolved = {}
-    for key, value in section.items():
-        if isinstance(value, Mapping) and value and set(value) <= set(datasets):
-            value = value.get(dataset)
-        if value is not None:
-            resolved[key] = value
-    return resolved

@@ -18,7 +18,7 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.classifier import GlyphClassifier, image_tensor, predict
 from glyphgen.io import atomic_path, load_image_set
-from glyphgen.models.base import Generator
+from glyphgen.models.shared.base import Generator
 from glyphgen.params import check_range
 
 FEATURES_NAME = "features.npz"

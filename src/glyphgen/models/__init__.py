@@ -1,11 +1,27 @@
-"""Generators by name: the registry that the train, evaluate and render stages look models up in."""
+"""Generators by name: the registry that the train, evaluate and render stages look models up in.
 
-from glyphgen.models.aae import AAE
-from glyphgen.models.autoencoders import AE, ConvAE
-from glyphgen.models.base import Generator
-from glyphgen.models.gan import DCGAN, GAN
-from glyphgen.models.vae import VAE
+Each model lives in its own file, `glyphgen/models/<name>.py`, which sets `MODEL` to its Generator class and
+builds only on `glyphgen.models.shared`. The registry imports that file on demand, so training or loading one
+model imports its own code and nothing of the others' (dvc.yaml's train@<dataset>-<model> depends on exactly
+those files). Adding a model: write `models/<name>.py`, add the name here and a `models.<name>` section to
+params.yaml.
+"""
 
-MODELS: dict[str, type[Generator]] = {model.name: model for model in (AE, ConvAE, VAE, AAE, GAN, DCGAN)}
+from __future__ import annotations
 
-__all__ = ["Generator", "MODELS"]
+import importlib
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.models.shared.base import Generator
+
+MODEL_NAMES = ("ae", "conv_ae", "vae", "aae", "gan", "dcgan")
+
+
+def model_class(name: str, where: str = "model") -> type[Generator]:
+    """The Generator class registered as `name`; `where` names the source of the name in the error."""
+    if name not in MODEL_NAMES:
+        raise GlyphgenError(f"{where}: unknown model {name!r} (expected one of: {', '.join(MODEL_NAMES)})")
+    return importlib.import_module(f"glyphgen.models.{name}").MODEL
+
+
+__all__ = ["MODEL_NAMES", "Generator", "model_class"]

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from glyphgen.models.base import Generator
-from glyphgen.models.blocks import (adam, discriminator_loss, from_tanh_range, generator_loss, mlp,
-                                    optimizer_step, prior_noise, reparameterise, to_tanh_range)
+from glyphgen.models.shared.base import Generator
+from glyphgen.models.shared.blocks import (adam, discriminator_loss, from_tanh_range, generator_loss, mlp,
+                                           optimizer_step, prior_noise, reparameterise, to_tanh_range)
 
 
 @dataclass
@@ -93,3 +93,6 @@ class AAE(Generator):
 
     def sample(self, n, generator=None):
         return self.decode(prior_noise(n, self.latent_dim, self.device, generator))
+
+
+MODEL = AAE

@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.models.base import Generator
-from glyphgen.models.blocks import (adam, conv_decoder, conv_encoder, halvings_to, kl_to_standard_normal,
-                                    optimizer_step, prior_noise, reparameterise)
+from glyphgen.models.shared.base import Generator
+from glyphgen.models.shared.blocks import (adam, conv_decoder, conv_encoder, halvings_to, kl_to_standard_normal,
+                                           optimizer_step, prior_noise, reparameterise)
 
 
 @dataclass
@@ -106,3 +106,6 @@ class VAE(Generator):
 
     def sample(self, n, generator=None):
         return self.decode(prior_noise(n, self.latent_dim, self.device, generator))
+
+
+MODEL = VAE

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from glyphgen.io import atomic_path
-from glyphgen.models.base import Generator
+from glyphgen.models.shared.base import Generator
 from glyphgen.rendering.grids import to_uint8
 
 

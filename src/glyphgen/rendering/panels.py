@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from glyphgen.models.base import Generator
+from glyphgen.models.shared.base import Generator
 from glyphgen.rendering.grids import tile, to_uint8
 
 

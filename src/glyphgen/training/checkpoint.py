@@ -15,7 +15,7 @@ import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path
-from glyphgen.models import MODELS, Generator
+from glyphgen.models import Generator, model_class
 from glyphgen.training.device import place
 
 CHECKPOINT_NAME = "model.pt"
@@ -49,11 +49,9 @@ def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
 
 
 def generator_from_checkpoint(checkpoint: dict[str, Any], device: torch.device | str, where: str) -> Generator:
-    if checkpoint.get("model") not in MODELS:
-        raise GlyphgenError(f"{where}: unknown model {checkpoint.get('model')!r} (expected one of {sorted(MODELS)})")
-    model_class = MODELS[checkpoint["model"]]
-    config = model_class.config_from_params("default", checkpoint["config"], f"{where}:config")
-    model = model_class(config, checkpoint["image_size"], checkpoint["num_classes"])
+    generator_class = model_class(checkpoint.get("model"), where)
+    config = generator_class.config_from_params("default", checkpoint["config"], f"{where}:config")
+    model = generator_class(config, checkpoint["image_size"], checkpoint["num_classes"])
     model.load_state_dict(checkpoint["state_dict"])
     return place(model, device)
 

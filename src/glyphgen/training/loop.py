@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import ImageSet
-from glyphgen.models import MODELS, Generator
+from glyphgen.models import Generator, model_class
 from glyphgen.rendering.grids import save_png, tile, to_uint8
 from glyphgen.training.batches import DeviceImages
 from glyphgen.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
@@ -69,7 +69,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
         # OpenMP's spinning threads made 2 threads up to 8x slower than 1 (both measured): set 1 there.
         torch.set_num_threads(config.threads)
     data_order = seed_everything(config.seed)
-    model = MODELS[model_name](model_config, train_set.image_size, len(train_set.class_names))
+    model = model_class(model_name)(model_config, train_set.image_size, len(train_set.class_names))
     model = place(model, device)
     optimizers = model.configure_optimizers()
     run = json.dumps({"model": model_name, "config": dataclasses.asdict(model_config), "epochs": epochs,

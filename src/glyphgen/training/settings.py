@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from glyphgen.models import MODELS
-from glyphgen.params import get_section, parse_config, values_for_dataset
+from glyphgen.errors import GlyphgenError
+from glyphgen.models import model_class
+from glyphgen.params import get_section, parse_config
 
 DATASETS = ("kmnist", "glyphs")
 
@@ -22,9 +23,17 @@ class Budget:
 
 
 def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[Any, Budget]:
-    """The config of `model` (its preset with the section's overrides) and its budget, for `dataset`."""
-    where = f"params.yaml:models.{model}"
-    section = values_for_dataset(get_section(params, f"models.{model}") or {}, dataset, DATASETS)
+    """The config and budget of `model` on `dataset`, from params.yaml's `models.<model>.<dataset>`.
+
+    That section holds `preset`, the budget (`epochs`, `train_images`) and any key of the model's config as an
+    override of the preset. A key set to null takes the preset's value: that is how
+    `dvc exp run -S models.gan.glyphs.lr=null` returns a tuned key to the recipe's.
+    """
+    where = f"params.yaml:models.{model}.{dataset}"
+    section = get_section(params, f"models.{model}.{dataset}")
+    if not isinstance(section, Mapping):
+        raise GlyphgenError(f"{where}: expected a mapping of preset, epochs, train_images and overrides")
+    section = {key: value for key, value in section.items() if value is not None}
     budget = parse_config(Budget, {key: section.pop(key) for key in ("epochs", "train_images") if key in section},
-                          f"{where} (for {dataset})")
-    return MODELS[model].config_from_params(section.pop("preset", "default"), section, where), budget
+                          where)
+    return model_class(model, where).config_from_params(section.pop("preset", "default"), section, where), budget

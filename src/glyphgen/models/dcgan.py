@@ -1,0 +1,129 @@
+"""`dcgan`: convolutional GAN (Radford et al. 2015)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from torch import nn
+from torch.nn.utils import parametrize
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.models.shared.adversarial import AdversarialGenerator
+from glyphgen.models.shared.blocks import conv_transpose, flat_size, halvings_to, same_padding
+
+
+@dataclass
+class DCGANConfig:
+    latent_dim: int = 100
+    # Generator: a dense projection to generator_channels[0] x s x s, then transposed convs through the
+    # further widths and down to 1 channel (tanh); the first `upsamplings` of them double the side, from
+    # s = S / 2^upsamplings. 0 = as many as keep s >= 7 (28: 7 x 7 after 2, 64: 8 x 8 after 3).
+    generator_channels: tuple[int, ...] = (64, 32, 16)
+    upsamplings: int = 0
+    upsample: Literal["stride", "nearest"] = "stride"  # stride-2 transposed convs, or nearest upsampling + stride 1
+    # Discriminator: one conv per entry with the given stride, then a dense logit.
+    discriminator_channels: tuple[int, ...] = (16, 32, 64)
+    discriminator_strides: tuple[int, ...] = (2, 2, 2)
+    kernel_size: int = 4
+    activation_slope: float = 0.2
+    dropout: float = 0.0
+    spectral_norm: bool = True
+    dcgan_init: bool = True
+    real_label: float = 0.9
+    lr: float = 2e-4  # the generator's; the discriminator's is lr x discriminator_lr_ratio
+    discriminator_lr_ratio: float = 1.0
+    beta1: float = 0.5
+    ema_decay: float = 0.995  # 0 = sample from the trained generator, not an average
+    batch_size: int = 32
+
+
+class DCGAN(AdversarialGenerator):
+    """Convolutional GAN; the `reference` preset is the full recipe (5x5 kernels, 256-128-64-32 generator with
+    upsampling, 64-128-256-512 discriminator, dropout 0.4, LeakyReLU 0.01).
+
+    Default vs reference (the recipe runs at ~20 images/s on a 2-core CPU): stride-2 4x4 transposed convs
+    from a 7x7 (28) or 8x8 (64) map, i.e. one more level at 64 rather than a wider 16x16 start, with a
+    64-32-16 generator; a 16-32-64 stride-2 discriminator with spectral norm; LeakyReLU 0.2, no dropout,
+    N(0, 0.02) init, label smoothing 0.9, Adam lr 2e-4 beta1 0.5, batch 32 (more updates per CPU second), and
+    samples from an average of the generator's weights (ema_decay 0.995).
+    Measured by eye on the sample grids: on KMNIST (1250 steps) the previous default (64-32 from 7x7, 32-64
+    discriminator, lr 5e-4) and a 2-level discriminator drew speckle; 3 levels with spectral norm draw
+    connected, character-like strokes. On glyphs the 3-level generator draws letter-sized blobs after 557
+    steps; weight averaging and 834 steps give rough letters, and a discriminator at half the generator's
+    rate (params.yaml sets discriminator_lr_ratio 0.5 for glyphs; on KMNIST it turned strokes into squiggles)
+    with 1112 steps draws bold B, H, F, T, Y, L, C.
+    """
+
+    name = "dcgan"
+    config_class = DCGANConfig
+    presets = {
+        "default": DCGANConfig(),
+        "reference": DCGANConfig(
+            generator_channels=(256, 128, 64, 32), upsamplings=2, upsample="nearest",
+            discriminator_channels=(64, 128, 256, 512),
+            discriminator_strides=(2, 2, 2, 1), kernel_size=5, activation_slope=0.01, dropout=0.4,
+            spectral_norm=False, dcgan_init=False, real_label=1.0, lr=2e-4, discriminator_lr_ratio=1.0,
+            ema_decay=0.0, batch_size=128,
+        ),
+    }
+
+    def build_generator(self) -> nn.Module:
+        config, image_size = self.config, self.image_size
+        upsamplings = config.upsamplings or halvings_to(image_size, smallest=7)
+        if len(config.generator_channels) < upsamplings or image_size % 2**upsamplings:
+            raise GlyphgenError(f"generator_channels: expected at least {upsamplings} widths and an image side "
+                                f"divisible by {2**upsamplings}, got {config.generator_channels} and {image_size}")
+        side = image_size // 2**upsamplings
+        first = config.generator_channels[0]
+        layers: list[nn.Module] = [
+            nn.Linear(config.latent_dim, first * side * side),  # z -> C0 x s x s
+            nn.Unflatten(1, (first, side, side)),
+            nn.BatchNorm2d(first),
+            nn.LeakyReLU(config.activation_slope),
+            nn.Dropout(config.dropout),
+        ]
+        widths = (*config.generator_channels, 1)
+        for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
+            stride = 2 if i < upsamplings else 1  # s -> 2s -> ... -> S
+            if stride == 2 and config.upsample == "nearest":
+                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+                stride = 1
+            # 'Same' padding at stride 1 needs an odd kernel, so an even one grows by 1 there (4 -> 5).
+            kernel_size = config.kernel_size if stride == 2 else config.kernel_size | 1
+            layers.append(conv_transpose(fan_in, fan_out, kernel_size, stride))
+            if fan_out == 1:
+                layers.append(nn.Tanh())
+            else:
+                layers += [nn.BatchNorm2d(fan_out), nn.LeakyReLU(config.activation_slope)]
+        return self._initialised(nn.Sequential(*layers))
+
+    def build_discriminator(self) -> nn.Module:
+        config = self.config
+        wrap = nn.utils.parametrizations.spectral_norm if config.spectral_norm else (lambda layer: layer)
+        layers: list[nn.Module] = []
+        for fan_in, fan_out, stride in zip((1, *config.discriminator_channels), config.discriminator_channels,
+                                           config.discriminator_strides):
+            conv = nn.Conv2d(fan_in, fan_out, config.kernel_size, stride, padding=same_padding(config.kernel_size))
+            layers += [wrap(conv), nn.LeakyReLU(config.activation_slope), nn.Dropout(config.dropout)]
+        features = nn.Sequential(*layers, nn.Flatten())  # C x S/2^k x S/2^k, flattened
+        return self._initialised(nn.Sequential(features, wrap(nn.Linear(flat_size(features, self.image_shape), 1))))
+
+    def _initialised(self, network: nn.Module) -> nn.Module:
+        if self.config.dcgan_init:
+            network.apply(_dcgan_init)
+        return network
+
+
+def _dcgan_init(module: nn.Module) -> None:
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        # A spectrally normalised layer keeps its raw weight under parametrizations.weight.original.
+        weight = module.parametrizations.weight.original if parametrize.is_parametrized(module) else module.weight
+        nn.init.normal_(weight, 0.0, 0.02)
+        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+MODEL = DCGAN
