@@ -14,8 +14,9 @@ from glyphgen.models.shared.blocks import mlp
 @dataclass
 class AEConfig:
     hidden: tuple[int, ...] = (512, 512)
-    latent_dim: int = 2
-    loss: Literal["mse", "bce"] = "mse"
+    latent_dim: int = 16
+    loss: Literal["mse", "bce"] = "bce"
+    mixture_components: int = 20  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
     lr: float = 1e-3
     batch_size: int = 128
 
@@ -28,7 +29,10 @@ class AE(Autoencoder):
 
     name = "ae"
     config_class = AEConfig
-    presets = {"default": AEConfig(), "reference": AEConfig(hidden=(1000, 1000), latent_dim=2, loss="mse")}
+    presets = {
+        "default": AEConfig(),
+        "reference": AEConfig(hidden=(1000, 1000), latent_dim=2, loss="mse", mixture_components=1),
+    }
 
     def __init__(self, config: AEConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)

@@ -21,6 +21,7 @@ class ConvAEConfig:
     loss: Literal["mse", "bce"] = "bce"
     denoise: bool = False
     noise_std: float = 0.5
+    mixture_components: int = 20  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
     lr: float = 1e-3
     batch_size: int = 128
 
@@ -38,7 +39,7 @@ class ConvAE(Autoencoder):
 
     name = "conv_ae"
     config_class = ConvAEConfig
-    presets = {"default": ConvAEConfig(), "reference": ConvAEConfig(latent_dim=128)}
+    presets = {"default": ConvAEConfig(), "reference": ConvAEConfig(latent_dim=128, mixture_components=1)}
 
     def __init__(self, config: ConvAEConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)

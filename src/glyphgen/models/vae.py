@@ -10,6 +10,7 @@ from torch import nn
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.base import Generator
+from glyphgen.models.shared.code_mixture import CodeMixture
 from glyphgen.models.shared.blocks import (adam, conv_decoder, conv_encoder, halvings_to, kl_to_standard_normal,
                                            optimizer_step, prior_noise, reparameterise)
 
@@ -24,6 +25,9 @@ class VAEConfig:
     hidden: int = 128
     latent_dim: int = 16
     kl_weight: float = 1.0
+    # Samples decode draws from a Gaussian mixture fitted to the training images' posterior means after
+    # training (see models/shared/code_mixture.py); 0 = draws from the prior N(0, I), as the paper samples.
+    mixture_components: int = 20
     lr: float = 2e-3
     batch_size: int = 32
 
@@ -48,7 +52,8 @@ class VAE(Generator):
     config_class = VAEConfig
     presets = {
         "default": VAEConfig(),
-        "reference": VAEConfig(channels=(32, 64), levels=2, hidden=16, latent_dim=2, lr=1e-3, batch_size=128),
+        "reference": VAEConfig(channels=(32, 64), levels=2, hidden=16, latent_dim=2, mixture_components=0,
+                               lr=1e-3, batch_size=128),
     }
     has_encoder = True
 
@@ -77,6 +82,8 @@ class VAE(Generator):
             conv_decoder(channels, config.kernel_size, batch_norm=False),  # 1 x S x S logits
         )
 
+        self.codes = CodeMixture(config.latent_dim, config.mixture_components) if config.mixture_components else None
+
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
@@ -104,7 +111,14 @@ class VAE(Generator):
     def decode(self, codes):
         return torch.sigmoid(self.decoder(codes))
 
+    @torch.no_grad()
+    def finish_training(self, batches, seed):
+        if self.codes is not None:
+            self.codes.fit(torch.cat([self.encode(batch) for batch in batches]), seed)
+
     def sample(self, n, generator=None):
+        if self.codes is not None:
+            return self.decode(self.codes.sample(n, generator))
         return self.decode(prior_noise(n, self.latent_dim, self.device, generator))
 
 

@@ -107,6 +107,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
         epoch += 1
         seconds += time.perf_counter() - started
         if epoch % config.sample_every == 0 or epoch == epochs:
+            finish_training(model, data, PREVIEW_FIT_IMAGES, config.seed)
             save_samples(model, work_dir / "samples" / f"epoch_{epoch:03d}.png", config)
         save_checkpoint(work_dir / RESUME_NAME, model, training_state(epoch, step, seconds, run, optimizers, data_order))
     progress.close()
@@ -114,6 +115,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     live.log_metric("train_seconds", round(seconds, 1), plot=False)
     live.log_metric("images_per_second", round(step * batch_size / max(seconds, 1e-9), 1), plot=False)
     live.end()
+    finish_training(model, data, FINAL_FIT_IMAGES, config.seed)
     save_samples(model, work_dir / "samples.png", config)
     save_checkpoint(work_dir / CHECKPOINT_NAME, model)
     (work_dir / RESUME_NAME).unlink()
@@ -122,6 +124,21 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     os.replace(work_dir, out_dir)
     return out_dir
+
+
+# Models that fit what they sample from after training (the autoencoders' code mixture) see a seeded subset of
+# the training images: a small one for each epoch's sample grid (a fit of about half a second), a larger one for
+# the model that is kept (a few seconds).
+PREVIEW_FIT_IMAGES = 2000
+FINAL_FIT_IMAGES = 20000
+
+
+@torch.no_grad()
+def finish_training(model: Generator, data: DeviceImages, count: int, seed: int) -> None:
+    chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:count]
+    model.eval()
+    model.finish_training((data.batch(index)[0] for index in chosen.to(data.images.device).split(500)), seed)
+    model.train()
 
 
 def mean_losses(loss_sums: dict[str, torch.Tensor], steps: int) -> dict[str, float]:

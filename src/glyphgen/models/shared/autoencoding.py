@@ -1,8 +1,8 @@
-"""What ae and conv_ae share: an autoencoder that samples by decoding draws from a Gaussian fit of its codes.
+"""What ae and conv_ae share: an autoencoder that samples by decoding draws from a mixture fitted to its codes.
 
-An autoencoder has no prior to sample from, so each keeps a running Gaussian fit (mean and full covariance)
-of the codes it produced in training and decodes draws from that; `sample` then shows what the code space
-holds rather than noise.
+An autoencoder has no prior to sample from. After training it fits a Gaussian mixture to the codes of the
+training images (`CodeMixture`, `mixture_components` in the config; 1 = a single Gaussian) and decodes draws
+from that, so `sample` shows what the code space holds rather than noise.
 """
 
 from __future__ import annotations
@@ -13,28 +13,7 @@ from torch import nn
 
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.blocks import adam, optimizer_step
-
-
-class CodeDistribution(nn.Module):
-    """Running mean and covariance of the codes seen in training; samples N(mean, cov) codes."""
-
-    def __init__(self, dim: int, momentum: float = 0.01) -> None:
-        super().__init__()
-        self.momentum = momentum
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("covariance", torch.eye(dim))
-
-    @torch.no_grad()
-    def update(self, codes: torch.Tensor) -> None:
-        codes = codes.float()
-        self.mean.lerp_(codes.mean(0), self.momentum)
-        self.covariance.lerp_(torch.cov(codes.T).reshape_as(self.covariance), self.momentum)
-
-    def sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        jitter = 1e-5 * torch.eye(len(self.mean), device=self.mean.device)
-        scale = torch.linalg.cholesky(self.covariance + jitter)
-        noise = torch.randn(n, len(self.mean), device=self.mean.device, generator=generator)
-        return self.mean + noise @ scale.T
+from glyphgen.models.shared.code_mixture import CodeMixture
 
 
 class Autoencoder(Generator):
@@ -46,7 +25,7 @@ class Autoencoder(Generator):
 
     def __init__(self, config, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)
-        self.codes = CodeDistribution(config.latent_dim)
+        self.codes = CodeMixture(config.latent_dim, config.mixture_components)
 
     @property
     def latent_dim(self) -> int:
@@ -67,11 +46,14 @@ class Autoencoder(Generator):
         else:
             loss = F.mse_loss(torch.sigmoid(logits), images)
         optimizer_step(optimizers["autoencoder"], loss)
-        self.codes.update(codes.detach())
         return {"loss": loss.detach()}
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.encoder(images)
+
+    @torch.no_grad()
+    def finish_training(self, batches, seed):
+        self.codes.fit(torch.cat([self.encode(batch) for batch in batches]), seed)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(codes))

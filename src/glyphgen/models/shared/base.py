@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 import torch
 from torch import nn
@@ -58,6 +58,10 @@ class Generator(nn.Module, abc.ABC):
     @abc.abstractmethod
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n images in [0, 1], N x 1 x H x W, from the model's prior, reproducibly under `generator`."""
+
+    def finish_training(self, batches: Iterable[torch.Tensor], seed: int) -> None:
+        """Called once after the last epoch, in eval mode, with the training images as [0, 1] batches: where a
+        model fits what it samples from (the autoencoders' code mixture). Most models have nothing to do."""
 
     @torch.no_grad()
     def draw(self, n: int, seed: int) -> torch.Tensor:

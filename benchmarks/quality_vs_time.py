@@ -1,0 +1,145 @@
+"""Sample quality against training time: each model's params.yaml default against its `reference` preset.
+
+    dvc repro train_classifier          # the judges and the processed splits this reads
+    PYTHONPATH=src python benchmarks/quality_vs_time.py [--models aae gan] [--datasets kmnist]
+        [--seconds 30 60 120 240] [--samples 10000] [--threads 0]
+
+For every model, data set and preset it trains one run from scratch, as the train stage does (same seed,
+data on the device, the model's own `train_step`), and stops at each wall-clock checkpoint to score the
+model as the evaluate stage would: `finish_training` (the autoencoders' code mixture), then the judge's
+FID and class entropy on `--samples` samples. Scoring time is not counted as training time. It prints
+the table and rewrites benchmarks/quality_vs_time.md and benchmarks/quality_vs_time.png (FID against
+seconds, one line per preset). Wall-clock figures: run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import torch
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from glyphgen.evaluation import metrics  # noqa: E402
+from glyphgen.evaluation.classifier import load_classifier, predict  # noqa: E402
+from glyphgen.evaluation.scorecard import JudgeFeatures, draw_samples  # noqa: E402
+from glyphgen.io import load_image_set  # noqa: E402
+from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
+from glyphgen.params import load_params  # noqa: E402
+from glyphgen.training.batches import DeviceImages  # noqa: E402
+from glyphgen.training.device import autocast, pick_device, place, seed_everything  # noqa: E402
+from glyphgen.training.loop import FINAL_FIT_IMAGES, finish_training  # noqa: E402
+from glyphgen.training.settings import DATASETS, run_settings  # noqa: E402
+
+HERE = Path(__file__).parent
+
+
+def configs(model: str, dataset: str) -> dict[str, object]:
+    """What `make repro` trains (params.yaml's section for the run) and the tutorial's recipe."""
+    default, _ = run_settings(load_params(), model, dataset)
+    reference = model_class(model).config_from_params("reference", {}, f"{model} reference")
+    return {"default": default, "reference": reference}
+
+
+def endless_batches(data: DeviceImages, batch_size: int, data_order: torch.Generator):
+    while True:
+        yield from data.epoch_batches(batch_size, data_order)
+
+
+def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[float], samples: int,
+                      device: torch.device) -> list[dict]:
+    train_set = load_image_set(f"data/processed/{dataset}/train.npz")
+    judge = load_classifier(f"models/{dataset}/classifier", train_set.image_size)
+    test_features = JudgeFeatures.load(f"models/{dataset}/classifier").test
+    data_order = seed_everything(0)
+    model = place(model_class(model_name)(config, train_set.image_size, len(train_set.class_names)), device)
+    optimizers = model.configure_optimizers()
+    data = DeviceImages.from_image_set(train_set, device)
+    batches = endless_batches(data, config.batch_size, data_order)
+    rows, seconds, steps = [], 0.0, 0
+    for checkpoint in sorted(checkpoints):
+        model.train()
+        while seconds < checkpoint:
+            started = time.perf_counter()
+            images, labels = next(batches)
+            with autocast(device):
+                model.train_step(images, labels, optimizers)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds += time.perf_counter() - started
+            steps += 1
+        finish_training(model, data, FINAL_FIT_IMAGES, seed=0)
+        features, logits = predict(judge, draw_samples(model, samples, seed=0, batch_size=500))
+        rows.append({"seconds": checkpoint, "steps": steps, "epochs": round(steps * config.batch_size / len(data), 2),
+                     "fid": metrics.frechet_distance(test_features, features),
+                     "class_entropy": metrics.class_coverage(logits)["class_entropy"]})
+    return rows
+
+
+def write_report(table: pd.DataFrame, checkpoints: list[float], samples: int) -> None:
+    figure, axes = plt.subplots(1, len(table.dataset.unique()), figsize=(6 * len(table.dataset.unique()), 4.5),
+                                squeeze=False)
+    for axis, (dataset, rows) in zip(axes[0], table.groupby("dataset", sort=False)):
+        for (model, preset), line in rows.groupby(["model", "preset"], sort=False):
+            axis.plot(line.seconds, line.fid, marker="o", linestyle="-" if preset == "default" else "--",
+                      label=f"{model} {preset}")
+        axis.set(title=dataset, xlabel="training seconds (wall clock)", ylabel="FID (judge features; lower is better)",
+                 xscale="log", yscale="log")
+        axis.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    figure.savefig(HERE / "quality_vs_time.png", dpi=110)
+
+    wide = table.pivot_table(index=["dataset", "model", "seconds"], columns="preset",
+                             values=["fid", "class_entropy"], sort=False)
+    wide.columns = [f"{metric} {preset}" for metric, preset in wide.columns]
+    wide["default wins"] = wide["fid default"] < wide["fid reference"]
+    lines = [
+        "# Sample quality against training time: default vs reference preset",
+        "",
+        "Written by `PYTHONPATH=src python benchmarks/quality_vs_time.py` (see its docstring). Each row trains",
+        f"one run per preset for {', '.join(f'{s:g}' for s in checkpoints)} s of wall-clock training and scores",
+        f"it on {samples} samples with the data set's judge (FID: lower is better; class entropy: 1 = every",
+        "class equally often).",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+        f"torch {torch.__version__}.",
+        "",
+        wide.reset_index().to_markdown(index=False, floatfmt=".3g"),
+        "",
+        "![FID against training seconds](quality_vs_time.png)",
+        "",
+    ]
+    (HERE / "quality_vs_time.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--seconds", type=float, nargs="+", default=[30, 60, 120, 240])
+    parser.add_argument("--samples", type=int, default=10000)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default, one per core)")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    rows = []
+    for dataset in args.datasets:
+        for model in args.models:
+            for preset, config in configs(model, dataset).items():
+                for row in quality_over_time(model, config, dataset, args.seconds, args.samples, device):
+                    rows.append({"dataset": dataset, "model": model, "preset": preset, **row})
+                    print(f"{dataset:<7} {model:<8} {preset:<9} {row['seconds']:>5g} s  {row['steps']:>6} steps  "
+                          f"FID {row['fid']:8.1f}  class entropy {row['class_entropy']:.3f}", flush=True)
+    write_report(pd.DataFrame(rows), args.seconds, args.samples)
+
+
+if __name__ == "__main__":
+    main()

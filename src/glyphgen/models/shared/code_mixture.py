@@ -1,0 +1,50 @@
+"""A Gaussian mixture fitted to an encoder's codes after training: what ae, conv_ae and vae sample from.
+
+A plain autoencoder has no prior, and a VAE's aggregate posterior never fills N(0, I) in a few CPU minutes:
+prior draws land in the holes between the codes of real glyphs and decode to blurry blends. A mixture fitted
+once, after training, to the codes of the training images ("ex-post density estimation", Ghosh et al. 2020,
+"From Variational to Deterministic Autoencoders") puts samples where glyphs are. One component is a single
+Gaussian fit.
+
+The fit is scikit-learn's GaussianMixture; its result is kept in buffers, so it travels in the checkpoint's
+state_dict and sampling needs nothing but torch.
+"""
+
+from __future__ import annotations
+
+import torch
+from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
+from torch import nn
+
+from glyphgen.errors import GlyphgenError
+
+
+class CodeMixture(nn.Module):
+    def __init__(self, dim: int, components: int) -> None:
+        super().__init__()
+        self.register_buffer("weights", torch.full((components,), 1.0 / components))
+        self.register_buffer("means", torch.zeros(components, dim))
+        self.register_buffer("scale_tril", torch.eye(dim).repeat(components, 1, 1))  # Cholesky factors
+
+    @torch.no_grad()
+    def fit(self, codes: torch.Tensor, seed: int) -> None:
+        """Fit to N x dim codes (full covariances; a small ridge keeps collapsed dimensions invertible)."""
+        components = len(self.weights)
+        if len(codes) < components:
+            raise GlyphgenError(f"mixture_components: expected at most one per training image ({len(codes)}), "
+                                f"got {components}")
+        mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-4, random_state=seed)
+        # One BLAS/OpenMP thread: these matrices are small, and on a busy 2-core machine spinning threads made
+        # a 10,000-code fit 5x slower (17.6 s against 3.5 s).
+        with threadpool_limits(1):
+            mixture.fit(codes.double().cpu().numpy())
+        self.weights.copy_(torch.from_numpy(mixture.weights_))
+        self.means.copy_(torch.from_numpy(mixture.means_))
+        self.scale_tril.copy_(torch.linalg.cholesky(torch.from_numpy(mixture.covariances_)))
+
+    def sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        device = self.means.device
+        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.means.shape[1], 1, device=device, generator=generator)
+        return self.means[component] + (self.scale_tril[component] @ noise).squeeze(-1)
