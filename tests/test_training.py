@@ -52,7 +52,7 @@ def test_same_params_write_the_same_bytes_and_return_the_timing_apart(tmp_path, 
     for run_dir in ("a", "b"):
         timing = train("ae", tiny_config("ae", batch_size=16), images, 1, CONFIG, tmp_path / run_dir / "out",
                        tmp_path / run_dir / "work", tmp_path / run_dir / "live")
-        assert set(timing) == {"train_seconds", "images_per_second"} and timing["train_seconds"] > 0
+        assert set(timing) == {"train_seconds", "images_per_second"}
     files = sorted(path.relative_to(tmp_path / "a") for path in (tmp_path / "a").rglob("*") if path.is_file())
     assert len(files) >= 5
     assert all((tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes() for file in files)
@@ -146,7 +146,7 @@ def test_train_stage_end_to_end(tmp_path, images):
     assert model.config.hidden == (32,) and model.image_size == 28
     assert (tmp_path / "metrics" / "kmnist" / "training" / "gan" / "metrics.json").is_file()
     timing = json.loads((tmp_path / "timings" / "train@kmnist-gan.json").read_text())
-    assert timing["stage"] == "train@kmnist-gan" and timing["train_seconds"] > 0
+    assert set(timing) == {"stage", "train_seconds", "images_per_second"} and timing["stage"] == "train@kmnist-gan"
 
 
 def test_train_stage_rejects_bad_params_in_one_line(tmp_path, images):
