@@ -43,8 +43,7 @@ def main() -> None:
     test_images = image_tensor(load_image_set(f"data/processed/{dataset}/test.npz"))
     for name in ("morph_from", "morph_to"):
         check_range(getattr(params, name), 0, len(test_images) - 1, f"params.yaml:render.{name}")
-    model_dir = f"models/{dataset}/{model_name}"
-    generator = load_generator(model_dir, torch.device("cpu")).eval()
+    generator = load_generator(f"models/{dataset}/{model_name}", torch.device("cpu")).eval()
 
     with atomic_path(f"reports/renders/{dataset}/{model_name}") as out:
         out.mkdir()
@@ -57,7 +56,7 @@ def main() -> None:
         frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
                               test_images[params.morph_to], params.seed)
         save_gif(out / "morph.gif", frames, params.scale)
-        plot_loss_curves(f"{model_dir}/live", out / "losses.png", f"{dataset} / {model_name}")
+        plot_loss_curves(f"metrics/{dataset}/training/{model_name}", out / "losses.png", f"{dataset} / {model_name}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from glyphgen.data.fonts import RenderConfig, font_files, render_face, unique_faces
+from glyphgen.data.fonts import (MATPLOTLIB_FONTS_RECORD, RenderConfig, check_matplotlib_fonts, font_files, render_face,
+                                 unique_faces)
 from glyphgen.data.glyph_folders import folder_name
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path, write_json
@@ -21,6 +22,8 @@ def main() -> None:
     charset = "".join(dict.fromkeys(config.charset))
     if not charset.strip():
         raise GlyphgenError("params.yaml:render_glyphs.charset: expected at least one character")
+    if config.matplotlib_fonts:
+        check_matplotlib_fonts(MATPLOTLIB_FONTS_RECORD)  # what DVC sees of them (a dependency in dvc.yaml)
     faces = unique_faces(font_files(config, FONTS_DIR), config.exclude)
     report = {}
     with atomic_path(OUT) as out:

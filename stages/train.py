@@ -2,7 +2,8 @@
 
     python stages/train.py --dataset kmnist --model vae
 
-Reads data/processed/<dataset>/train.npz; writes models/<dataset>/<model>/ (model.pt, live/, samples/).
+Reads data/processed/<dataset>/train.npz; writes models/<dataset>/<model>/ (model.pt, samples/), its dvclive
+logs to metrics/<dataset>/training/<model>/ and its timing to timings/ (see glyphgen.stage.record_timing).
 An interrupted run resumes from <train.work_dir>/<dataset>/<model>/ when re-run with the same params.
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 from glyphgen.io import load_image_set
 from glyphgen.models import MODEL_NAMES
 from glyphgen.params import get_section, load_params, parse_config
-from glyphgen.stage import run_stage
+from glyphgen.stage import record_timing, run_stage
 from glyphgen.training.loop import TrainConfig, train
 from glyphgen.training.settings import DATASETS, run_settings
 
@@ -36,9 +37,11 @@ def main() -> None:
         chosen = np.random.default_rng(config.seed).permutation(len(train_set))[:budget.train_images]
         train_set = train_set.subset(chosen)
     out_dir = Path("models") / args.dataset / args.model
+    live_dir = Path("metrics") / args.dataset / "training" / args.model
     work_dir = Path(config.work_dir) / args.dataset / args.model
-    train(args.model, model_config, train_set, budget.epochs, config, out_dir, work_dir)
-    print(f"wrote {out_dir}")
+    timing = train(args.model, model_config, train_set, budget.epochs, config, out_dir, work_dir, live_dir)
+    record_timing(f"train@{args.dataset}-{args.model}", **timing)
+    print(f"wrote {out_dir} and {live_dir} in {timing['train_seconds']:.0f} s")
 
 
 if __name__ == "__main__":

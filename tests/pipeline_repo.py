@@ -73,6 +73,21 @@ class PipelineRepo:
         """Names of the stages a `dvc repro` actually ran, from its log."""
         return [line.split("'")[1] for line in process.stdout.splitlines() if line.startswith("Running stage '")]
 
+    def status(self) -> dict[str, Any]:
+        """`dvc status` as {stage: what changed}; empty when every stage is up to date."""
+        process = self.dvc("status", "--json")
+        assert process.returncode == 0, process.stderr
+        return json.loads(process.stdout)
+
+    def locked_outs(self, stage: str) -> dict[str, str]:
+        """The output hashes dvc.lock records for `stage`, by path."""
+        lock = yaml.safe_load((self.path / "dvc.lock").read_text(encoding="utf-8"))
+        return {out["path"]: out["md5"] for out in lock["stages"][stage]["outs"]}
+
+    def append(self, relative: str, text: str) -> None:
+        with open(self.path / relative, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
     def image_set(self, relative: str) -> ImageSet:
         return load_image_set(self.path / relative)
 

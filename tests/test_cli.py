@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import torch
 from PIL import Image
 
 from glyphgen.cli import main
+from glyphgen.data.fonts import matplotlib_font_hashes
 from glyphgen.training.checkpoint import save_checkpoint
 from tiny_models import tiny_model
 
@@ -43,3 +45,8 @@ def test_sample_writes_a_png_grid_from_the_command_line(model_dir, tmp_path):
 def test_sample_errors_are_one_line(tmp_path, capsys):
     assert main(["sample", str(tmp_path / "missing"), "-n", "2", "-o", str(tmp_path / "x.npy")]) == 1
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'missing'}: checkpoint not found"
+
+
+def test_record_fonts_writes_the_record_render_glyphs_depends_on(tmp_path):
+    assert main(["record-fonts", "-o", str(tmp_path / "fonts.json")]) == 0
+    assert json.loads((tmp_path / "fonts.json").read_text()) == matplotlib_font_hashes()

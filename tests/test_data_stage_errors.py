@@ -1,8 +1,11 @@
 """Bad input to a data stage: a one-line error, exit status 1, and no output left behind."""
 
+import shutil
+
 import pytest
 
-from pipeline_repo import run_stage_script
+from glyphgen.data.fonts import MATPLOTLIB_FONTS_RECORD
+from pipeline_repo import PROJECT_ROOT, run_stage_script
 
 
 @pytest.mark.parametrize("stage, params, message", [
@@ -20,8 +23,9 @@ from pipeline_repo import run_stage_script
 def test_bad_input_fails_in_one_line_without_output(tmp_path, stage, params, message):
     (tmp_path / "data" / "fonts").mkdir(parents=True)
     (tmp_path / "empty").mkdir()
+    shutil.copy(PROJECT_ROOT / MATPLOTLIB_FONTS_RECORD, tmp_path / MATPLOTLIB_FONTS_RECORD)
     args = ["glyphs"] if stage == "split" else []
     failed = run_stage_script(tmp_path, stage, params, *args)
     assert failed.returncode == 1
     assert failed.stderr.strip().startswith(message) and len(failed.stderr.strip().splitlines()) == 1
-    assert [p for p in (tmp_path / "data").rglob("*") if p.is_file()] == []
+    assert [p for p in (tmp_path / "data").rglob("*") if p.is_file()] == [tmp_path / MATPLOTLIB_FONTS_RECORD]

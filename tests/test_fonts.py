@@ -1,13 +1,17 @@
+import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from fontTools.ttLib import TTCollection, TTFont
 
-from glyphgen.data.fonts import MATPLOTLIB_FONTS, RenderConfig, font_files, read_faces, render_face, unique_faces
+from glyphgen.data.fonts import (MATPLOTLIB_FONTS, MATPLOTLIB_FONTS_RECORD, RenderConfig, check_matplotlib_fonts,
+                                 font_files, matplotlib_font_hashes, read_faces, render_face, unique_faces)
 from glyphgen.errors import GlyphgenError
 
 DEJAVU = MATPLOTLIB_FONTS / "DejaVuSans.ttf"
+REPO = Path(__file__).resolve().parents[1]
 SMALL_FONTS = [MATPLOTLIB_FONTS / "cmr10.ttf", MATPLOTLIB_FONTS / "cmtt10.ttf"]
 
 
@@ -72,3 +76,25 @@ def test_a_file_that_is_not_a_font_is_an_error(tmp_path):
     fake.write_text("not a font")
     with pytest.raises(GlyphgenError, match="fake.ttf: not a readable TrueType/OpenType font"):
         read_faces(fake)
+
+
+def test_the_installed_matplotlib_bundles_the_recorded_fonts():
+    # render_glyphs depends on the record, not on the fonts: after a matplotlib upgrade that changes them, this
+    # fails until `python -m glyphgen record-fonts` renews the record (which then re-runs the stage).
+    check_matplotlib_fonts(REPO / MATPLOTLIB_FONTS_RECORD)
+
+
+def test_fonts_that_differ_from_the_record_are_a_one_line_error(tmp_path):
+    record = tmp_path / "matplotlib_fonts.json"
+    fonts = matplotlib_font_hashes()
+    fonts["DejaVuSans.ttf"] = "0" * 32
+    del fonts["cmr10.ttf"]
+    record.write_text(json.dumps({**fonts, "Old.ttf": "1" * 32}))
+    with pytest.raises(GlyphgenError) as error:
+        check_matplotlib_fonts(record)
+    message = str(error.value)
+    assert message.startswith(f"{record}: matplotlib's bundled fonts differ from this record (") and "\n" not in message
+    assert "new cmr10.ttf" in message and "gone Old.ttf" in message and "changed DejaVuSans.ttf" in message
+    assert "python -m glyphgen record-fonts" in message
+    with pytest.raises(GlyphgenError, match=r"matplotlib_fonts.json: not found; `python -m glyphgen record-fonts`"):
+        check_matplotlib_fonts(tmp_path / "missing" / "matplotlib_fonts.json")

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,8 @@ def images():
 def run(tmp_path, images, name="vae", epochs=2, **overrides):
     """Train a tiny model with batch 16 (6 steps an epoch); return the trained weights."""
     config = tiny_config(name, batch_size=16, **overrides)
-    out_dir = train(name, config, images, epochs, CONFIG, tmp_path / "out", tmp_path / "work")
-    return read_checkpoint(out_dir)["state_dict"]
+    train(name, config, images, epochs, CONFIG, tmp_path / "out", tmp_path / "work", tmp_path / "live")
+    return read_checkpoint(tmp_path / "out")["state_dict"]
 
 
 def assert_same_weights(first, second):
@@ -38,12 +39,23 @@ def assert_same_weights(first, second):
 
 def test_training_writes_model_logs_and_samples(tmp_path, images):
     run(tmp_path, images, "dcgan")
-    out = tmp_path / "out"
-    assert {"model.pt", "live", "samples", "samples.png"} <= {path.name for path in out.iterdir()}
-    assert (out / "live" / "plots" / "metrics" / "train" / "discriminator.tsv").read_text().count("\n") >= 4
+    out, live = tmp_path / "out", tmp_path / "live"
+    assert {path.name for path in out.iterdir()} == {"model.pt", "samples", "samples.png"}
+    assert (live / "plots" / "metrics" / "train" / "discriminator.tsv").read_text().count("\n") >= 4
     assert sorted(path.name for path in (out / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert load_generator(out, "cpu").draw(2, seed=0).shape == (2, 1, 28, 28)
     assert not (tmp_path / "work").exists()
+
+
+def test_same_params_write_the_same_bytes_and_return_the_timing_apart(tmp_path, images):
+    # DVC hashes the outputs: a timing inside them would give identical runs new hashes downstream.
+    for run_dir in ("a", "b"):
+        timing = train("ae", tiny_config("ae", batch_size=16), images, 1, CONFIG, tmp_path / run_dir / "out",
+                       tmp_path / run_dir / "work", tmp_path / run_dir / "live")
+        assert set(timing) == {"train_seconds", "images_per_second"}
+    files = sorted(path.relative_to(tmp_path / "a") for path in (tmp_path / "a").rglob("*") if path.is_file())
+    assert len(files) >= 5
+    assert all((tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes() for file in files)
 
 
 def test_same_params_give_the_same_weights(tmp_path, images):
@@ -54,7 +66,8 @@ def test_different_seeds_give_different_weights(tmp_path, images):
     first = run(tmp_path / "a", images, "ae")
     config = tiny_config("ae", batch_size=16)
     seeded = TrainConfig(device="cpu", log_every=3, sample_count=4, seed=1)
-    second = read_checkpoint(train("ae", config, images, 2, seeded, tmp_path / "b", tmp_path / "bw"))["state_dict"]
+    train("ae", config, images, 2, seeded, tmp_path / "b", tmp_path / "bw", tmp_path / "bl")
+    second = read_checkpoint(tmp_path / "b")["state_dict"]
     assert not all(torch.equal(first[key], second[key]) for key in first)
 
 
@@ -131,12 +144,16 @@ def test_train_stage_end_to_end(tmp_path, images):
     assert result.returncode == 0, result.stderr
     model = load_generator(tmp_path / "models" / "kmnist" / "gan", "cpu")
     assert model.config.hidden == (32,) and model.image_size == 28
+    assert (tmp_path / "metrics" / "kmnist" / "training" / "gan" / "metrics.json").is_file()
+    timing = json.loads((tmp_path / "timings" / "train@kmnist-gan.json").read_text())
+    assert set(timing) == {"stage", "train_seconds", "images_per_second"} and timing["stage"] == "train@kmnist-gan"
 
 
 def test_train_stage_rejects_bad_params_in_one_line(tmp_path, images):
     write_stage_inputs(tmp_path, images, hiden=64)
     result = run_stage(tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("error: params.yaml:models.gan.kmnist: unknown key 'hiden' (expected one of: ")
+    error = result.stderr.strip()
+    assert error.startswith("error: params.yaml:models.gan.kmnist: unknown key 'hiden' (expected one of: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "models").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.io import atomic_path
+from glyphgen.io import atomic_path, write_json
 from glyphgen.rendering.grids import save_png, tile, to_uint8
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.device import pick_device
@@ -34,6 +34,15 @@ def sample(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} samples to {output}")
 
 
+def record_fonts(args: argparse.Namespace) -> None:
+    """Record the installed matplotlib's bundled fonts (name -> MD5): the render_glyphs stage depends on it."""
+    from glyphgen.data.fonts import matplotlib_font_hashes  # only this command needs matplotlib and fontTools
+
+    fonts = matplotlib_font_hashes()
+    write_json(args.output, fonts)
+    print(f"recorded {len(fonts)} fonts in {args.output}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m glyphgen", description="glyphgen command-line tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--seed", type=int, default=0)
     sampler.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
     sampler.set_defaults(run=sample)
+
+    recorder = commands.add_parser("record-fonts", help="record matplotlib's bundled fonts for render_glyphs")
+    recorder.add_argument("-o", "--output", default="data/matplotlib_fonts.json",
+                          help="the record dvc.yaml tracks (default data/matplotlib_fonts.json)")
+    recorder.set_defaults(run=record_fonts)
     return parser
 
 

@@ -9,6 +9,8 @@ drawing has no ink.
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import re
 import struct
 from collections import Counter
@@ -25,6 +27,9 @@ from glyphgen.params import check_range
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 MATPLOTLIB_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+# DVC cannot watch fonts inside the installed matplotlib, so the repository records them (name -> MD5) and
+# render_glyphs depends on that record: see check_matplotlib_fonts.
+MATPLOTLIB_FONTS_RECORD = Path("data/matplotlib_fonts.json")
 MIN_INK_PIXELS = 4  # fewer dark pixels than this is a blank drawing, not a glyph
 PLACEHOLDER_SHARE = 8  # real fonts share a glyph between at most a few code points (space and no-break space)
 
@@ -63,6 +68,34 @@ def font_files(config: RenderConfig, fonts_dir: Path) -> list[Path]:
                                 f"{'/'.join(FONT_SUFFIXES)} file")
         files += matches
     return list(dict.fromkeys(p.resolve() for p in files))
+
+
+def matplotlib_font_hashes() -> dict[str, str]:
+    """The MD5 of every font file matplotlib bundles (what `matplotlib_fonts: true` renders), by file name."""
+    return {path.name: hashlib.md5(path.read_bytes()).hexdigest() for path in sorted(MATPLOTLIB_FONTS.glob("*.ttf"))}
+
+
+def check_matplotlib_fonts(record: Path) -> None:
+    """Fail unless the installed matplotlib bundles exactly the fonts in `record`.
+
+    An upgrade of matplotlib that changes its fonts then stops rendering (and the test suite) instead of
+    silently drawing other glyphs under an unchanged dvc.lock; renewing the record with
+    `python -m glyphgen record-fonts` changes render_glyphs' dependency, so DVC re-runs it.
+    """
+    renew = "`python -m glyphgen record-fonts` renews it"
+    try:
+        recorded = json.loads(record.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GlyphgenError(f"{record}: not found; {renew}") from None
+    except json.JSONDecodeError as exc:
+        raise GlyphgenError(f"{record}: not valid JSON ({exc}); {renew}") from None
+    installed = matplotlib_font_hashes()
+    differences = [f"new {name}" for name in installed if name not in recorded]
+    differences += [f"gone {name}" for name in recorded if name not in installed]
+    differences += [f"changed {name}" for name in installed if name in recorded and recorded[name] != installed[name]]
+    if differences:
+        raise GlyphgenError(f"{record}: matplotlib's bundled fonts differ from this record ({', '.join(differences)});"
+                            f" {renew} (then commit it)")
 
 
 def read_faces(path: Path) -> list[Face]:

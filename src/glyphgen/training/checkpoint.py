@@ -32,8 +32,10 @@ def save_checkpoint(path: str | Path, model: Generator, training: dict[str, Any]
     }
     if training is not None:
         checkpoint["training"] = training
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
+    # Through a file handle: given a path, torch.save names the archive's inner folder after the (random)
+    # temporary file, and the same weights would never give the same bytes (nor the same DVC hash).
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(checkpoint, handle)
 
 
 def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:

@@ -7,8 +7,8 @@ waits on the device in between.
 Resuming: a run trains in its own work folder (`<work_dir>/<dataset>/<model>/`, not a DVC output, so
 `dvc repro` does not delete it) and checkpoints there after every epoch. A killed run re-run with the same
 params continues from its last checkpoint, with the same weights as an uninterrupted run (on CPU); with
-different params it starts afresh. A finished run's folder is renamed onto the stage output
-`models/<dataset>/<model>/`, so the output only ever appears complete.
+different params it starts afresh. A finished run's folders are renamed onto the stage outputs (the model
+and its dvclive logs), so an output only ever appears complete.
 """
 
 from __future__ import annotations
@@ -60,9 +60,11 @@ class TrainConfig:
 
 
 def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, config: TrainConfig,
-          out_dir: str | Path, work_dir: str | Path) -> Path:
-    """Train one generator and write out_dir/{model.pt, live/, samples/}; return out_dir."""
-    out_dir, work_dir = Path(out_dir), Path(work_dir)
+          out_dir: str | Path, work_dir: str | Path, live_dir: str | Path) -> dict[str, float]:
+    """Train one generator: write out_dir/{model.pt, samples/, samples.png} and its dvclive logs to live_dir
+    (metrics.json, plots/metrics/). Return how long it took (train_seconds, images_per_second): timing differs
+    between identical runs, so it stays out of both outputs and same inputs give the same bytes."""
+    out_dir, work_dir, live_dir = Path(out_dir), Path(work_dir), Path(live_dir)
     device = pick_device(config.device)
     if config.threads > 0:
         # Idle, 2 threads train 1.2-1.9x faster than 1 on 2 cores; but on a machine busy with other work
@@ -112,18 +114,23 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
         save_checkpoint(work_dir / RESUME_NAME, model, training_state(epoch, step, seconds, run, optimizers, data_order))
     progress.close()
 
-    live.log_metric("train_seconds", round(seconds, 1), plot=False)
-    live.log_metric("images_per_second", round(step * batch_size / max(seconds, 1e-9), 1), plot=False)
     live.end()
     finish_training(model, data, FINAL_FIT_IMAGES, config.seed)
     save_samples(model, work_dir / "samples.png", config)
     save_checkpoint(work_dir / CHECKPOINT_NAME, model)
     (work_dir / RESUME_NAME).unlink()
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(work_dir, out_dir)
-    return out_dir
+    publish(work_dir / "live", live_dir)
+    publish(work_dir, out_dir)
+    images_per_second = step * batch_size / max(seconds, 1e-9)
+    return {"train_seconds": round(seconds, 1), "images_per_second": round(images_per_second, 1)}
+
+
+def publish(finished: Path, destination: Path) -> None:
+    """Rename a finished folder onto a stage output, replacing the old one."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(finished, destination)
 
 
 # Models that fit what they sample from after training (the autoencoders' code mixture) see a seeded subset of
