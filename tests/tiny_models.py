@@ -12,9 +12,9 @@ from glyphgen.models import model_class
 KMNIST = Path(__file__).resolve().parents[1].parent / "shared" / "kmnist"
 
 TINY_OVERRIDES = {
-    "ae": {"hidden": [32], "latent_dim": 2},
-    "conv_ae": {"channels": [4, 8], "latent_dim": 8},
-    "vae": {"channels": [4, 8, 8], "hidden": 8},
+    "ae": {"hidden": [32], "latent_dim": 2, "mixture_components": 2},
+    "conv_ae": {"channels": [4, 8], "latent_dim": 8, "mixture_components": 2},
+    "vae": {"channels": [4, 8, 8], "hidden": 8, "mixture_components": 2},
     "aae": {"hidden": [32], "discriminator_hidden": [16]},
     "gan": {"hidden": [32], "latent_dim": 8},
     # Spectral norm keeps a 4-8 discriminator's logits near 0 for far longer than a test's 15 steps.

@@ -1,0 +1,76 @@
+"""The code mixture the autoencoders sample from, and the hook and grid cadence of the loop that fits it."""
+
+import pytest
+import torch
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.models.shared.code_mixture import CodeMixture
+from glyphgen.training.loop import grid_due
+from tiny_models import tiny_model
+
+
+def two_clusters(n: int = 600) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    left = torch.randn(n // 3, 2, generator=generator) * 0.1 + torch.tensor([-5.0, 0.0])
+    right = torch.randn(2 * n // 3, 2, generator=generator) * 0.1 + torch.tensor([5.0, 1.0])
+    return torch.cat([left, right])
+
+
+def test_a_fitted_mixture_samples_where_the_codes_are_in_their_proportions():
+    mixture = CodeMixture(dim=2, components=2)
+    mixture.fit(two_clusters(), seed=0)
+    samples = mixture.sample(3000, torch.Generator().manual_seed(1))
+    on_left = samples[:, 0] < 0
+    assert on_left.float().mean() == pytest.approx(1 / 3, abs=0.03)
+    assert torch.allclose(samples[on_left].mean(0), torch.tensor([-5.0, 0.0]), atol=0.05)
+    assert torch.allclose(samples[~on_left].mean(0), torch.tensor([5.0, 1.0]), atol=0.05)
+    assert samples[~on_left].std(0).max() < 0.15  # the components' own spread, not the gap between them
+
+
+def test_one_component_is_a_single_gaussian_fit():
+    codes = two_clusters()
+    mixture = CodeMixture(dim=2, components=1)
+    mixture.fit(codes, seed=0)
+    assert torch.allclose(mixture.means[0], codes.mean(0), atol=1e-4)
+    covariance = mixture.scale_tril[0] @ mixture.scale_tril[0].T
+    assert torch.allclose(covariance, torch.cov(codes.T) * (len(codes) - 1) / len(codes), atol=1e-3)
+
+
+def test_sampling_is_seeded_and_survives_a_state_dict_round_trip():
+    mixture = CodeMixture(dim=2, components=2)
+    mixture.fit(two_clusters(), seed=0)
+    copy = CodeMixture(dim=2, components=2)
+    copy.load_state_dict(mixture.state_dict())
+    draw = lambda m, seed: m.sample(5, torch.Generator().manual_seed(seed))  # noqa: E731
+    assert torch.equal(draw(mixture, 3), draw(copy, 3)) and not torch.equal(draw(mixture, 3), draw(mixture, 4))
+
+
+def test_more_components_than_codes_is_a_one_line_error():
+    with pytest.raises(GlyphgenError, match=r"mixture_components: expected at most one per training image \(3\)"):
+        CodeMixture(dim=2, components=5).fit(torch.randn(3, 2), seed=0)
+
+
+@pytest.mark.parametrize("name", ["ae", "conv_ae", "vae"])
+def test_finish_training_fits_the_mixture_the_samples_decode(name):
+    torch.manual_seed(0)
+    model = tiny_model(name).eval()
+    before = model.draw(4, seed=0)
+    images = torch.rand(40, 1, 28, 28)
+    model.finish_training(images.split(10), seed=0)
+    codes = model.encode(images)
+    assert torch.allclose((model.codes.weights[:, None] * model.codes.means).sum(0), codes.mean(0), atol=1e-3)
+    assert not torch.equal(model.draw(4, seed=0), before)
+
+
+def test_the_vae_samples_its_prior_without_a_mixture():
+    model = tiny_model("vae", mixture_components=0)
+    assert model.codes is None
+    model.finish_training([torch.rand(8, 1, 28, 28)], seed=0)  # nothing to fit
+    assert model.draw(2, seed=0).shape == (2, 1, 28, 28)
+
+
+@pytest.mark.parametrize("epochs, grids, expected", [
+    (2, 8, [1, 2]), (8, 8, list(range(1, 9))), (60, 3, [20, 40, 60]), (5, 1, [5]),
+])
+def test_sample_grids_are_spread_evenly_and_end_on_the_last_epoch(epochs, grids, expected):
+    assert [epoch for epoch in range(1, epochs + 1) if grid_due(epoch, epochs, grids)] == expected
