@@ -17,7 +17,7 @@ from glyphgen.models.shared.blocks import (adam, discriminator_loss, from_tanh_r
 @dataclass
 class AAEConfig:
     hidden: tuple[int, ...] = (512, 512)
-    latent_dim: int = 8
+    latent_dim: int = 32
     # The tutorial's encoder outputs a mean and log-variance and samples the code from them; the paper's
     # deterministic encoder (false) gives the discriminator the codes the decoder is trained on.
     stochastic_encoder: bool = False
@@ -25,7 +25,7 @@ class AAEConfig:
     reconstruction: Literal["bce", "tanh_mse"] = "bce"
     discriminator_hidden: tuple[int, ...] = (256, 256)
     reconstruction_weight: float = 1.0
-    adversarial_weight: float = 0.3
+    adversarial_weight: float = 0.1
     lr: float = 1e-3
     beta1: float = 0.5
     batch_size: int = 64

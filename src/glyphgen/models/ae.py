@@ -16,7 +16,7 @@ class AEConfig:
     hidden: tuple[int, ...] = (512, 512)
     latent_dim: int = 16
     loss: Literal["mse", "bce"] = "bce"
-    mixture_components: int = 20  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
+    mixture_components: int = 50  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
     lr: float = 1e-3
     batch_size: int = 128
 

@@ -17,11 +17,11 @@ from glyphgen.models.shared.blocks import conv_decoder, conv_encoder
 class ConvAEConfig:
     channels: tuple[int, ...] = (32, 64)
     kernel_size: int = 3
-    latent_dim: int = 16
+    latent_dim: int = 32
     loss: Literal["mse", "bce"] = "bce"
     denoise: bool = False
     noise_std: float = 0.5
-    mixture_components: int = 20  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
+    mixture_components: int = 50  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
     lr: float = 1e-3
     batch_size: int = 128
 

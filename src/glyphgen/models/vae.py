@@ -24,10 +24,10 @@ class VAEConfig:
     kernel_size: int = 3
     hidden: int = 128
     latent_dim: int = 16
-    kl_weight: float = 1.0
+    kl_weight: float = 0.25
     # Samples decode draws from a Gaussian mixture fitted to the training images' posterior means after
     # training (see models/shared/code_mixture.py); 0 = draws from the prior N(0, I), as the paper samples.
-    mixture_components: int = 20
+    mixture_components: int = 50
     lr: float = 2e-3
     batch_size: int = 32
 
@@ -52,8 +52,8 @@ class VAE(Generator):
     config_class = VAEConfig
     presets = {
         "default": VAEConfig(),
-        "reference": VAEConfig(channels=(32, 64), levels=2, hidden=16, latent_dim=2, mixture_components=0,
-                               lr=1e-3, batch_size=128),
+        "reference": VAEConfig(channels=(32, 64), levels=2, hidden=16, latent_dim=2, kl_weight=1.0,
+                               mixture_components=0, lr=1e-3, batch_size=128),
     }
     has_encoder = True
 

@@ -143,7 +143,7 @@ def grid_due(epoch: int, epochs: int, grids: int) -> bool:
 # the training images: a small one for each epoch's sample grid (a fit of about half a second), a larger one for
 # the model that is kept (a few seconds).
 PREVIEW_FIT_IMAGES = 2000
-FINAL_FIT_IMAGES = 20000
+FINAL_FIT_IMAGES = 10000
 
 
 @torch.no_grad()
