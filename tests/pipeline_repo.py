@@ -95,9 +95,34 @@ class PipelineRepo:
         return json.loads((self.path / relative).read_text(encoding="utf-8"))
 
 
-def run_stage_script(workdir: Path, stage: str, params: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
-    """Run stages/<stage>.py from the project in `workdir` with its own params.yaml (no DVC, no git)."""
+# Run as `python -c`: record every file or folder the stage creates or opens for writing (Python's audit events),
+# so a test can tell a stage that failed before writing anything from one that cleaned up after itself.
+RECORD_WRITES = """
+import atexit, os, runpy, sys
+written = []
+def record(event, args):
+    writes = args[2] & (os.O_WRONLY | os.O_RDWR) if event == "open" else event == "os.mkdir"
+    if writes and isinstance(args[0], (str, os.PathLike)):
+        written.append(os.path.relpath(os.fspath(args[0])))
+atexit.register(lambda: open(os.environ["WRITES_LOG"], "w").write("\\n".join(written)))
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.addaudithook(record)
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_stage_recording_writes(workdir: Path, stage: str, params: dict[str, Any],
+                               *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run stages/<stage>.py from the project in `workdir` with its own params.yaml (no DVC, no git); return the
+    process and the paths inside `workdir` that the stage wrote to, in order."""
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
-    return subprocess.run([sys.executable, str(PROJECT_ROOT / "stages" / f"{stage}.py"), *args], cwd=workdir,
-                          env=env, capture_output=True, text=True, timeout=120)
+    log = workdir.parent / f"{workdir.name}.writes"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src"), "WRITES_LOG": str(log)}
+    process = subprocess.run([sys.executable, "-c", RECORD_WRITES, str(PROJECT_ROOT / "stages" / f"{stage}.py"),
+                              *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    return process, [path for path in log.read_text().splitlines() if not path.startswith("..")]
+
+
+def run_stage_script(workdir: Path, stage: str, params: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
+    return run_stage_recording_writes(workdir, stage, params, *args)[0]

@@ -101,8 +101,8 @@ def kill_in_epoch_two(monkeypatch, tmp_path, images, name, **overrides):
 
 
 # State beyond the networks' weights that a resumed run must restore too, or it drifts from an uninterrupted one.
-STATE_BESIDES_WEIGHTS = {"gan": "average_generator.", "dcgan": "average_generator.",  # the averaged generator
-                         "ae": "codes.", "conv_ae": "codes."}  # the fitted code distribution that samples are drawn from
+STATE_BESIDES_WEIGHTS = {"gan": "average_generator.", "dcgan": "average_generator.",  # the weight average
+                         "ae": "codes.", "conv_ae": "codes."}  # the code distribution that samples are drawn from
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -136,7 +136,7 @@ def check_non_negative(config: Any, *names: str) -> None:
 
 
 def check_fraction(config: Any, *names: str) -> None:
-    """Rates and probabilities that must stay below 1 (a dropout of 1 drops everything, Adam's beta1 = 1 divides by 0)."""
+    """Rates and probabilities below 1 (a dropout of 1 drops everything; Adam's beta1 = 1 divides by 0)."""
     _check_fields(config, names, lambda value: 0 <= value < 1, "a value in [0, 1)")
 
 

@@ -49,8 +49,9 @@ class ConvAE(Autoencoder):
     def __init__(self, config: ConvAEConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)
         if not config.channels or image_size % 2 ** len(config.channels):
-            raise GlyphgenError(f"conv_ae: {len(config.channels)} stride-2 convs (channels {list(config.channels)}) need "
-                                f"an image side divisible by {2 ** len(config.channels)}, got {image_size}")
+            levels = len(config.channels)
+            raise GlyphgenError(f"conv_ae: {levels} stride-2 convs (channels {list(config.channels)}) need an image "
+                                f"side divisible by {2**levels}, got {image_size}")
         side = image_size // 2 ** len(config.channels)
         feature_shape = (config.channels[-1], side, side)
         features = config.channels[-1] * side * side

@@ -212,7 +212,8 @@ def code_version(model_name: str) -> str:
     """A hash of the code that computes a run's weights: the model's own file, the shared model code
     (models/shared/) and this package (training/). A run resumes only under the code it began with."""
     model_file = Path(inspect.getsourcefile(model_class(model_name)))
-    files = [model_file, *sorted((model_file.parent / "shared").glob("*.py")), *sorted(Path(__file__).parent.glob("*.py"))]
+    shared, training = model_file.parent / "shared", Path(__file__).parent
+    files = [model_file, *sorted(shared.glob("*.py")), *sorted(training.glob("*.py"))]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
