@@ -37,12 +37,15 @@ class PipelineRepo:
             target = path / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, target)
-        self.git("init", "-q")
+        self.git("init", "-q", "--initial-branch=main")
         self.git("add", "-A")
         self.git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "project copy")
 
     def git(self, *args: str) -> None:
         subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True)
+
+    def git_output(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True).stdout
 
     def set_params(self, overrides: dict[str, Any]) -> None:
         """Set params.yaml values by dotted key, e.g. {"augment_glyphs.n_samples": 100}."""
@@ -65,6 +68,12 @@ class PipelineRepo:
 
     def dvc(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=self.path, env=self.env(),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def shell(self, command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """A command line as a user types it (a documented one, say), run by bash in the repository."""
+        # BROWSER: `dvc plots diff --open` opens the page with it; `true` stands in for a browser.
+        return subprocess.run(["bash", "-c", command], cwd=self.path, env={**self.env(), "BROWSER": "true"},
                               capture_output=True, text=True, timeout=timeout)
 
     def repro(self, *targets: str) -> subprocess.CompletedProcess:
