@@ -1,4 +1,5 @@
-# Two entry points for a fresh clone: `make repro` (the pipeline on default params) and `make test`.
+# Two entry points for a fresh clone: `make repro` (the pipeline on default params) and `make test` (every test;
+# `make test-fast` leaves out the end-to-end ones marked slow).
 # Both create or refresh the virtual environment in .venv first.
 VENV ?= .venv
 PYTHON ?= python3
@@ -9,7 +10,7 @@ ifneq ($(wildcard ../shared/kmnist),)
 export GLYPHGEN_KMNIST_MIRROR ?= $(abspath ../shared/kmnist)
 endif
 
-.PHONY: venv repro test bench clean-venv
+.PHONY: venv repro test test-fast bench clean-venv
 
 venv: $(VENV)/.installed
 
@@ -24,6 +25,9 @@ repro: venv
 
 test: venv
 	$(PY) -m pytest -q
+
+test-fast: venv
+	$(PY) -m pytest -q -m 'not slow'
 
 bench: venv
 	$(PY) benchmarks/train_throughput.py

@@ -1,20 +1,33 @@
 """Stage split@<dataset>: train/test image sets in data/processed/<dataset>/ plus per-class counts.
 
-kmnist keeps its official split; glyphs are split stratified by character and grouped by source glyph.
+kmnist keeps its official split; glyphs are split stratified by character and grouped by font family.
 Usage: python stages/split.py {kmnist,glyphs}
 """
 
 import sys
 from pathlib import Path
 
-from glyphgen.data.split import CapConfig, GlyphSplitConfig, cap, class_counts, grouped_split
+from glyphgen.data.split import CapConfig, GlyphSplitConfig, cap, class_counts, family_groups, grouped_split
 from glyphgen.errors import GlyphgenError
-from glyphgen.io import atomic_path, load_image_set, save_image_set, write_json
+from glyphgen.io import ImageSet, atomic_paths, load_image_set, save_image_set, write_json
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
 
 AUGMENTED_GLYPHS = Path("data/interim/augmented/glyphs.npz")
 KMNIST = Path("data/raw/kmnist")
+
+
+def read_kmnist_split(name: str) -> ImageSet:
+    return load_image_set(KMNIST / f"{name}.npz")
+
+
+def split_glyphs(config: GlyphSplitConfig, seed: int) -> dict[str, ImageSet]:
+    glyphs = load_image_set(AUGMENTED_GLYPHS)
+    if "family" not in glyphs.extras:
+        raise GlyphgenError(f"{AUGMENTED_GLYPHS}: no font family column (written by an older convert_glyphs)")
+    groups = family_groups(glyphs.extras["family"], config.join_families)
+    train_rows, test_rows = grouped_split(glyphs, groups, config.test_size, seed)
+    return {"train": glyphs.subset(train_rows), "test": glyphs.subset(test_rows)}
 
 
 def main() -> None:
@@ -23,27 +36,34 @@ def main() -> None:
     seed = get_section(params, "split.seed")
     if dataset == "kmnist":
         config = parse_config(CapConfig, get_section(params, "split.kmnist"), "params.yaml:split.kmnist")
-        train, test = load_image_set(KMNIST / "train.npz"), load_image_set(KMNIST / "test.npz")
+        read_split = read_kmnist_split
     elif dataset == "glyphs":
         config = parse_config(GlyphSplitConfig, get_section(params, "split.glyphs"), "params.yaml:split.glyphs")
-        glyphs = load_image_set(AUGMENTED_GLYPHS)
-        train_rows, test_rows = grouped_split(glyphs, glyphs.extras["source_glyph"], config.test_size, seed)
-        train, test = glyphs.subset(train_rows), glyphs.subset(test_rows)
+        read_split = split_glyphs(config, seed).get
     else:
         raise GlyphgenError(f"stages/split.py: expected a dataset name, kmnist or glyphs, got {dataset!r}")
-    train = cap(train, config.max_train, seed, f"params.yaml:split.{dataset}.max_train")
-    test = cap(test, config.max_test, seed, f"params.yaml:split.{dataset}.max_test")
 
-    out = Path("data/processed") / dataset
-    save_image_set(out / "train.npz", train)
-    save_image_set(out / "test.npz", test)
-    counts = class_counts(train, test)
-    with atomic_path(Path("metrics/data") / dataset / "class_counts.csv") as tmp:
-        counts.to_csv(tmp, index=False, encoding="utf-8")
-    write_json(Path("metrics/data") / f"{dataset}.json",
-               {"train_size": len(train), "test_size": len(test), "classes": len(train.class_names),
-                "image_size": train.image_size})
-    print(f"{dataset}: {len(train)} train, {len(test)} test images")
+    out, metrics = Path("data/processed") / dataset, Path("metrics/data")
+    # All four outputs appear together or not at all, even when reading the test split fails after the train
+    # split was written.
+    with atomic_paths(out / "train.npz", out / "test.npz", metrics / dataset / "class_counts.csv",
+                      metrics / f"{dataset}.json") as (train_file, test_file, counts_file, sizes_file):
+        splits: dict[str, ImageSet] = {}
+        for name, path in (("train", train_file), ("test", test_file)):
+            limit = getattr(config, f"max_{name}")
+            splits[name] = cap(read_split(name), limit, seed, f"params.yaml:split.{dataset}.max_{name}")
+            save_image_set(path, splits[name])
+        class_counts(splits["train"], splits["test"]).to_csv(counts_file, index=False, encoding="utf-8")
+        sizes = {f"{name}_size": len(image_set) for name, image_set in splits.items()}
+        if dataset == "glyphs":  # how many font families (as joined by join_families) each side holds
+            for name, image_set in splits.items():
+                sizes[f"{name}_families"] = len(set(family_groups(image_set.extras["family"], config.join_families)))
+        write_json(sizes_file, {**sizes, "classes": len(splits["train"].class_names),
+                                "image_size": splits["train"].image_size})
+    summary = f"{dataset}: {sizes['train_size']} train and {sizes['test_size']} test images"
+    if dataset == "glyphs":
+        summary += f" of {sizes['train_families']} and {sizes['test_families']} font families"
+    print(summary)
 
 
 if __name__ == "__main__":

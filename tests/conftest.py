@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -10,13 +9,12 @@ from glyphgen.evaluation.classifier import ClassifierConfig, image_tensor, predi
 from glyphgen.evaluation.scorecard import JudgeFeatures
 from glyphgen.io import ImageSet
 from pipeline_repo import KMNIST_MIRROR
-
+from tiny_models import kmnist_slice
 
 
 def _kmnist_slice(split: str, count: int) -> ImageSet:
-    images = np.load(KMNIST_MIRROR / f"kmnist-{split}-imgs.npz")["arr_0"][:count]
-    labels = np.load(KMNIST_MIRROR / f"kmnist-{split}-labels.npz")["arr_0"][:count].astype(np.int64)
-    return ImageSet(images, labels, [f"class_{i}" for i in range(10)])
+    image_set = kmnist_slice(count, split)
+    return ImageSet(image_set.images, image_set.labels, [f"class_{i}" for i in range(10)])
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +40,5 @@ def judge_features(judge, kmnist_train, kmnist_test) -> JudgeFeatures:
 @pytest.fixture
 def kmnist_mirror():
     """The shared folder of official KMNIST files that sits beside the repository (CI provides it)."""
-    if not KMNIST_MIRROR.is_dir():
-        pytest.skip(f"KMNIST mirror not found at {KMNIST_MIRROR} (expected ../shared/kmnist beside the repo)")
+    kmnist_slice(0)  # skips the test without the mirror
     return KMNIST_MIRROR

@@ -16,7 +16,9 @@ import yaml
 from glyphgen.io import ImageSet, load_image_set
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-KMNIST_MIRROR = PROJECT_ROOT.parent / "shared" / "kmnist"
+# The official KMNIST files: ../shared/kmnist beside the repository (as CI provides it), or GLYPHGEN_KMNIST_MIRROR
+# (a folder). Tests that need them skip without them (tiny_models.kmnist_slice, conftest's kmnist_mirror).
+KMNIST_MIRROR = Path(os.environ.get("GLYPHGEN_KMNIST_MIRROR") or PROJECT_ROOT.parent / "shared" / "kmnist")
 
 
 def project_files(root: Path = PROJECT_ROOT) -> list[str]:
@@ -35,12 +37,15 @@ class PipelineRepo:
             target = path / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, target)
-        self.git("init", "-q")
+        self.git("init", "-q", "--initial-branch=main")
         self.git("add", "-A")
         self.git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "project copy")
 
     def git(self, *args: str) -> None:
         subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True)
+
+    def git_output(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True, text=True).stdout
 
     def set_params(self, overrides: dict[str, Any]) -> None:
         """Set params.yaml values by dotted key, e.g. {"augment_glyphs.n_samples": 100}."""
@@ -63,6 +68,12 @@ class PipelineRepo:
 
     def dvc(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=self.path, env=self.env(),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def shell(self, command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """A command line as a user types it (a documented one, say), run by bash in the repository."""
+        # BROWSER: `dvc plots diff --open` opens the page with it; `true` stands in for a browser.
+        return subprocess.run(["bash", "-c", command], cwd=self.path, env={**self.env(), "BROWSER": "true"},
                               capture_output=True, text=True, timeout=timeout)
 
     def repro(self, *targets: str) -> subprocess.CompletedProcess:
@@ -95,9 +106,34 @@ class PipelineRepo:
         return json.loads((self.path / relative).read_text(encoding="utf-8"))
 
 
-def run_stage_script(workdir: Path, stage: str, params: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
-    """Run stages/<stage>.py from the project in `workdir` with its own params.yaml (no DVC, no git)."""
+# Run as `python -c`: record every file or folder the stage creates or opens for writing (Python's audit events),
+# so a test can tell a stage that failed before writing anything from one that cleaned up after itself.
+RECORD_WRITES = """
+import atexit, os, runpy, sys
+written = []
+def record(event, args):
+    writes = args[2] & (os.O_WRONLY | os.O_RDWR) if event == "open" else event == "os.mkdir"
+    if writes and isinstance(args[0], (str, os.PathLike)):
+        written.append(os.path.relpath(os.fspath(args[0])))
+atexit.register(lambda: open(os.environ["WRITES_LOG"], "w").write("\\n".join(written)))
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.addaudithook(record)
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_stage_recording_writes(workdir: Path, stage: str, params: dict[str, Any],
+                               *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run stages/<stage>.py from the project in `workdir` with its own params.yaml (no DVC, no git); return the
+    process and the paths inside `workdir` that the stage wrote to, in order."""
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
-    return subprocess.run([sys.executable, str(PROJECT_ROOT / "stages" / f"{stage}.py"), *args], cwd=workdir,
-                          env=env, capture_output=True, text=True, timeout=120)
+    log = workdir.parent / f"{workdir.name}.writes"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src"), "WRITES_LOG": str(log)}
+    process = subprocess.run([sys.executable, "-c", RECORD_WRITES, str(PROJECT_ROOT / "stages" / f"{stage}.py"),
+                              *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    return process, [path for path in log.read_text().splitlines() if not path.startswith("..")]
+
+
+def run_stage_script(workdir: Path, stage: str, params: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
+    return run_stage_recording_writes(workdir, stage, params, *args)[0]

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from glyphgen.data.convert import ConvertConfig, convert_glyphs, normalise_glyph, read_gray
-from glyphgen.data.glyph_folders import list_glyph_files
+from glyphgen.data.glyph_folders import FAMILIES_FILE, list_glyph_files, write_families
 from glyphgen.errors import GlyphgenError
 from glyphgen.params import parse_config
 
@@ -60,7 +60,13 @@ def test_glyph_folders_are_labelled_by_character_and_source(tmp_path):
     assert glyphs.class_names == ["A", "b"]
     assert [glyphs.class_names[label] for label in glyphs.labels] == ["A", "A", "b"]
     assert list(glyphs.extras["font"]) == ["sans", "serif", "scan_07"]
+    assert list(glyphs.extras["family"]) == ["sans", "serif", "scan_07"]  # no families.csv: each its own family
     assert list(glyphs.extras["source_glyph"]) == [0, 1, 2]
+    write_families(tmp_path / FAMILIES_FILE, {"sans": "Book", "serif": "Book"})
+    assert [glyph.family for glyph in list_glyph_files(tmp_path)] == ["Book", "Book", "scan_07"]
+    (tmp_path / FAMILIES_FILE).write_text("source\nsans\n")
+    with pytest.raises(GlyphgenError, match=r"families.csv: expected the columns source,family"):
+        list_glyph_files(tmp_path)
 
 
 def test_bad_glyph_folders_are_errors(tmp_path):

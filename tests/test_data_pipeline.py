@@ -32,7 +32,13 @@ def test_data_stages_reproduce_and_rerun_only_what_changed(tmp_path, kmnist_mirr
     assert (kmnist_sizes["train_size"], kmnist_sizes["test_size"]) == (500, 100)
     glyph_train = repo.image_set("data/processed/glyphs/train.npz")
     glyph_test = repo.image_set("data/processed/glyphs/test.npz")
-    assert not set(glyph_train.extras["source_glyph"]) & set(glyph_test.extras["source_glyph"])
+    # Every face of a family (bold, oblique; the Computer Modern roman's four, joined in params.yaml) on one side
+    train_families, test_families = set(glyph_train.extras["family"]), set(glyph_test.extras["family"])
+    assert not train_families & test_families and "DejaVu Sans" in train_families | test_families
+    computer_modern_roman = {"cmr10", "cmb10", "cmti10", "cmmi10"}
+    assert computer_modern_roman <= train_families or computer_modern_roman <= test_families
+    glyph_sizes = repo.metrics("metrics/data/glyphs.json")
+    assert glyph_sizes["train_families"] + glyph_sizes["test_families"] == 7  # 10 families, 4 of them joined
 
     second = repo.repro("split")
     assert second.returncode == 0 and repo.stages_run(second) == []

@@ -78,6 +78,28 @@ def test_a_file_that_is_not_a_font_is_an_error(tmp_path):
         read_faces(fake)
 
 
+def damaged_glyph_table(source: Path, target: Path) -> Path:
+    """A copy of `source` whose glyf table (the outlines) is noise: its cmap and names still read fine."""
+    table = TTFont(source).reader.tables["glyf"]
+    data = bytearray(source.read_bytes())
+    data[table.offset:table.offset + table.length] = np.random.default_rng(0).bytes(table.length)
+    target.write_bytes(data)
+    return target
+
+
+def test_a_font_with_a_damaged_glyph_table_is_a_one_line_error_naming_the_file(tmp_path):
+    damaged = damaged_glyph_table(SMALL_FONTS[1], tmp_path / "damaged.ttf")
+    face, = read_faces(damaged)  # the tables FreeType reads first are intact
+    with pytest.raises(GlyphgenError, match=rf"^{damaged}: face Cmtt10 cannot be drawn \(.*\); is the font file"):
+        render_face(face, "ABC", font_size=32)
+
+
+def test_no_font_at_all_says_so(tmp_path):
+    (tmp_path / "fonts").mkdir()
+    with pytest.raises(GlyphgenError, match=rf"^{tmp_path / 'fonts'}: no font found \(no .ttf/.otf/.ttc file there"):
+        font_files(RenderConfig(matplotlib_fonts=False), tmp_path / "fonts")
+
+
 def test_the_installed_matplotlib_bundles_the_recorded_fonts():
     # render_glyphs depends on the record, not on the fonts: after a matplotlib upgrade that changes them, this
     # fails until `python -m glyphgen record-fonts` renews the record (which then re-runs the stage).

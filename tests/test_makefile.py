@@ -17,3 +17,16 @@ def test_make_repro_runs_the_stages_with_the_venv_python_first_on_path(tmp_path)
                              check=True).stdout
     repro_lines = [line for line in dry_run.splitlines() if "dvc repro" in line]
     assert repro_lines == [f'PATH="{venv}/bin:$PATH" dvc repro'], dry_run
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_test_fast_and_bench_run_what_the_readme_says(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".installed").touch()
+    commands = {target: subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
+                                       text=True, check=True).stdout.strip()
+                for target in ("test", "test-fast", "bench")}
+    assert commands == {"test": f"{venv}/bin/python -m pytest -q",
+                        "test-fast": f"{venv}/bin/python -m pytest -q -m 'not slow'",
+                        "bench": f"{venv}/bin/python benchmarks/train_throughput.py"}

@@ -9,6 +9,7 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.training.checkpoint import load_generator, save_checkpoint
 from glyphgen.training.device import place
+from glyphgen.training.settings import run_settings
 from tiny_models import kmnist_slice, tiny_config, tiny_model
 
 NAMES = MODEL_NAMES
@@ -138,3 +139,55 @@ def test_loading_one_model_imports_its_own_file_and_no_other_model():
                             env={"PYTHONPATH": str(MODELS_DIR.parents[1]), "PATH": "/usr/bin:/bin"})
     loaded = eval(result.stdout)
     assert [name for name in loaded if not name.startswith("glyphgen.models.shared")] == ["glyphgen.models.dcgan"]
+
+
+# Every residue of the side modulo 8 (what the conv stacks care about), and both ends of convert_glyphs' range.
+IMAGE_SIZES = [16, 17, 18, 20, 24, 28, 30, 31, 64, 100, 255, 256]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("image_size", IMAGE_SIZES)
+def test_every_image_size_trains_or_is_refused_in_one_line_before_training(name, image_size):
+    try:
+        model = tiny_model(name, image_size)
+    except GlyphgenError as error:  # from the constructor, before the loop writes anything
+        assert str(image_size) in str(error) and "\n" not in str(error)
+        return
+    images = torch.rand(2, 1, image_size, image_size)
+    model.train_step(images, torch.zeros(2, dtype=torch.long), model.configure_optimizers())
+    assert model.draw(2, seed=0).shape == images.shape
+    if model.has_encoder:
+        assert model.eval().reconstruct(images).shape == images.shape
+
+
+@pytest.mark.parametrize("name, key, value, expected", [
+    ("ae", "latent_dim", 0, "a value > 0"),
+    ("vae", "lr", -1e-3, "a value > 0"),
+    ("gan", "batch_size", 0, "a value > 0"),
+    ("conv_ae", "channels", [8, 0], "a value > 0 for every item"),
+    ("aae", "beta1", 1.0, "a value in [0, 1)"),
+    ("dcgan", "dropout", 1.0, "a value in [0, 1)"),
+    ("vae", "kl_weight", -1.0, "a value >= 0"),
+])
+def test_values_that_make_no_sense_are_one_line_errors_naming_the_key(name, key, value, expected):
+    params = {"models": {name: {"kmnist": {"preset": "default", "epochs": 1, key: value}}}}
+    with pytest.raises(GlyphgenError) as error:
+        run_settings(params, name, "kmnist")
+    assert str(error.value) == f"params.yaml:models.{name}.kmnist: {key}: expected {expected}, got {value!r}"
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_its_model_is_a_one_line_error(tmp_path):
+    model = tiny_model("vae")
+    save_checkpoint(tmp_path / "shapes" / "model.pt", model)
+    checkpoint = torch.load(tmp_path / "shapes" / "model.pt", weights_only=True)
+    checkpoint["config"]["hidden"] = 16  # the weights were trained with 8
+    torch.save(checkpoint, tmp_path / "shapes" / "model.pt")
+    with pytest.raises(GlyphgenError) as error:
+        load_generator(tmp_path / "shapes", "cpu")
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'shapes'}: its weights do not fit the vae its config describes (size "
+                              f"mismatch for encoder.") and "\n" not in message and "problems in all" in message
+    del checkpoint["state_dict"]
+    torch.save(checkpoint, tmp_path / "keys.pt")
+    with pytest.raises(GlyphgenError, match=rf"^{tmp_path / 'keys.pt'}: not a glyphgen checkpoint \(missing state"):
+        load_generator(tmp_path / "keys.pt", "cpu")

@@ -3,13 +3,18 @@ hundred images in a temporary git repository, then DVC's caching, experiments an
 result. The tests share that one run and follow each other in order."""
 
 import json
+import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from pipeline_repo import KMNIST_MIRROR, PipelineRepo
+from glyphgen.training.checkpoint import load_generator
+from pipeline_repo import PipelineRepo
+from test_docs import QUEUED, README_BLOCK, RUN_IN_TINY_PIPELINE
 from test_dvc_deps import code_run_by, stages
+from tiny_models import kmnist_slice
 
 DATASETS = ["kmnist", "glyphs"]
 MODELS = ["vae", "gan"]  # one model with an encoder and a 2-D latent, one without: every render path runs
@@ -34,8 +39,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    if not KMNIST_MIRROR.is_dir():
-        pytest.skip("KMNIST mirror ../shared/kmnist not found beside the repository")
+    kmnist_slice(0)  # skips the module without the KMNIST mirror
     repo = PipelineRepo(tmp_path_factory.mktemp("pipeline"))
     repo.set_params(TINY)
     first = repo.repro()
@@ -107,27 +111,31 @@ def test_a_comment_in_one_models_file_retrains_that_model_alone_to_the_same_byte
 
 
 @pytest.mark.slow
-def test_dvc_exp_run_of_one_runs_params_retrains_that_run_alone(pipeline):
+def test_the_readmes_everyday_commands_run_as_written_and_an_experiment_retrains_its_run_alone(pipeline):
     repo, _ = pipeline
     # A key params.yaml does not hold needs `+` (README); without it DVC refuses the override.
-    refused = repo.dvc("exp", "run", "--queue", "-S", "models.gan.kmnist.lr=0.0005")
+    refused = repo.dvc("exp", "run", "--queue", "-S", "models.vae.kmnist.kl_weight=0.5")
     assert refused.returncode != 0 and "not in struct" in refused.stderr + refused.stdout
-    changed = repo.dvc("exp", "run", "-S", "models.gan.kmnist.epochs=2", "-S", "+models.gan.kmnist.lr=0.0005")
-    assert changed.returncode == 0, changed.stdout[-3000:] + changed.stderr[-3000:]
-    rerun = set(repo.stages_run(changed))
-    assert rerun - {"report"} == {"train@kmnist-gan", "evaluate@kmnist-gan", "render@kmnist-gan"}, rerun
-    assert repo.status() == {}
+    (repo.path / ".venv").symlink_to(sys.prefix)  # the block activates the project's venv
+    with open(repo.path / ".git/info/exclude", "a", encoding="utf-8") as exclude:
+        exclude.write("/.venv\n")
+    block = repo.shell("set -e\n" + "\n".join(README_BLOCK))
+    assert block.returncode == 0, block.stdout[-3000:] + block.stderr[-3000:]
+    rerun = set(repo.stages_run(block))
+    assert rerun - {"report"} == {"train@kmnist-vae", "evaluate@kmnist-vae", "render@kmnist-vae"}, rerun
+    assert load_generator(repo.path / "models/kmnist/vae").config.kl_weight == 0.5
+    assert (repo.path / "vae.png").is_file() and repo.status() == {}
 
 
 @pytest.mark.slow
-def test_the_gpu_params_command_is_accepted_by_dvc(pipeline):
+def test_the_costly_documented_experiments_are_accepted_by_dvc(pipeline):
     repo, _ = pipeline
     params = (repo.path / "params.yaml").read_text(encoding="utf-8")
-    # README's command, queued instead of run: DVC checks every override (a key missing from params.yaml is
-    # refused) and leaves the workspace as it was. (`--dry` is no help: it fails on outputs it does not check out.)
-    command = "dvc exp run --queue $(grep -v '^#' params-gpu.txt | sed 's/^/-S /')"
-    queued = subprocess.run(["bash", "-c", command], cwd=repo.path, env=repo.env(), capture_output=True, text=True)
-    assert queued.returncode == 0, queued.stdout[-3000:] + queued.stderr[-3000:]
+    # Queued instead of run: DVC checks every override (a key missing from params.yaml is refused) and leaves
+    # the workspace as it was. (`--dry` is no help: it fails on outputs it does not check out.)
+    for command in QUEUED:
+        queued = repo.shell(command.replace("dvc exp run", "dvc exp run --queue", 1))
+        assert queued.returncode == 0, command + queued.stdout[-3000:] + queued.stderr[-3000:]
     assert repo.dvc("queue", "remove", "--queued").returncode == 0
     assert (repo.path / "params.yaml").read_text(encoding="utf-8") == params
 
@@ -146,3 +154,25 @@ def test_dvc_metrics_and_plots_show_every_model(pipeline):
     assert plots.returncode == 0, plots.stderr
     assert all(f"metrics/{dataset}/training/{model}/plots/metrics/train/loss.tsv" in plots.stdout
                for dataset in DATASETS for model in MODELS)
+
+
+@pytest.mark.slow
+def test_every_other_documented_command_runs_as_written(pipeline, tmp_path_factory):
+    repo, _ = pipeline
+    repo.git("add", "-A")
+    repo.git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "the tiny run")
+    clone = tmp_path_factory.mktemp("clone")  # beside the repository, so it shares its DVC remote (README)
+    has_chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    for command in RUN_IN_TINY_PIPELINE:
+        if command == "scripts/screenshot_report.sh" and not has_chromium:
+            continue  # the script says how to install it
+        if command == "dvc pull":
+            subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], check=True)
+            ran = subprocess.run(["bash", "-c", command], cwd=clone, env=repo.env(), capture_output=True, text=True)
+        else:
+            ran = repo.shell(command)
+        assert ran.returncode == 0, f"{command}\n{ran.stdout[-3000:]}{ran.stderr[-3000:]}"
+    assert (repo.path / "gan.png").is_file() and np.load(repo.path / "vae.npy").shape == (1000, 64, 64)
+    assert repo.git_output("status", "--porcelain", "data/matplotlib_fonts.json") == ""  # the record was current
+    assert (repo.path / "dvc_plots/index.html").is_file()
+    assert load_generator(clone / "models/kmnist/vae").image_size == 28  # pulled into the fresh clone

@@ -7,7 +7,7 @@ import yaml
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.models import MODEL_NAMES, model_class
-from glyphgen.params import load_params
+from glyphgen.params import SECTIONS, load_params
 from glyphgen.training.settings import DATASETS, run_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,3 +69,18 @@ def test_the_gpu_params_train_the_exact_reference_recipes(name, dataset):
 def test_the_default_params_parse_for_every_run(name, dataset):
     config, budget = run_settings(load_params(REPO / "params.yaml"), name, dataset)
     assert budget.epochs >= 1 and config.batch_size >= 1
+
+
+def test_params_yaml_holds_exactly_the_known_sections():
+    assert tuple(load_params(REPO / "params.yaml")) == SECTIONS
+
+
+def test_a_misspelled_section_model_or_data_set_is_a_one_line_error(tmp_path):
+    (tmp_path / "params.yaml").write_text("train: {seed: 0}\ntrian: {seed: 1}\n")
+    with pytest.raises(GlyphgenError, match=rf"^{tmp_path / 'params.yaml'}: unknown section 'trian' \(expected one"):
+        load_params(tmp_path / "params.yaml")
+    run = {"preset": "default", "epochs": 1}
+    with pytest.raises(GlyphgenError, match=r"^params.yaml:models: unknown model 'vea' \(expected one of: ae, "):
+        run_settings({"models": {"vae": {"kmnist": run}, "vea": {"kmnist": run}}}, "vae", "kmnist")
+    with pytest.raises(GlyphgenError, match=r"^params.yaml:models.vae: unknown data set 'kmnsit' \(expected one of: "):
+        run_settings({"models": {"vae": {"kmnist": run, "kmnsit": run}}}, "vae", "kmnist")

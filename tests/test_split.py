@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from glyphgen.data.split import cap, class_counts, grouped_split
+from glyphgen.data.split import cap, class_counts, family_groups, grouped_split
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import ImageSet
 
@@ -39,3 +39,25 @@ def test_class_counts_table():
     glyphs = augmented_glyphs(classes=3, glyphs_per_class=2, copies=1)
     counts = class_counts(glyphs, glyphs.subset(np.array([0, 1])))
     assert counts.to_dict("list") == {"class": ["c0", "c1", "c2"], "train": [2, 2, 2], "test": [1, 1, 0]}
+
+
+def test_glyphs_split_by_font_family_with_every_face_of_a_family_on_one_side():
+    # 6 families of 1 to 4 faces, every face drawing every class (what render_glyphs gives)
+    faces = {"Sans": ["Sans", "Sans-Bold", "Sans-Oblique", "Sans-BoldOblique"], "Serif": ["Serif", "Serif-Bold"],
+             "Mono": ["Mono"], "cmr10": ["cmr10"], "cmb10": ["cmb10"], "Script": ["Script"], "Hand": ["Hand"]}
+    family = np.array([name for name, members in faces.items() for _ in members for _ in range(4)])
+    labels = np.tile(np.arange(4), len(family) // 4)
+    glyphs = ImageSet(np.zeros((len(family), 4, 4), np.uint8), labels, [f"c{i}" for i in range(4)],
+                      {"family": family})
+    groups = family_groups(family, {"Computer Modern": "^cm(r|b)10$"})
+    assert set(groups) == {"Sans", "Serif", "Mono", "Computer Modern", "Script", "Hand"}
+    for seed in range(5):
+        train, test = grouped_split(glyphs, groups, test_size=0.2, seed=seed)
+        assert not set(groups[train]) & set(groups[test]) and len(train) + len(test) == len(glyphs)
+        assert {"cmr10", "cmb10"} <= set(family[train]) or {"cmr10", "cmb10"} <= set(family[test])  # joined
+
+
+def test_too_few_families_for_the_folds_is_a_one_line_error():
+    glyphs = augmented_glyphs(classes=2, glyphs_per_class=2, copies=1)
+    with pytest.raises(GlyphgenError, match=r"^params.yaml:split.glyphs.test_size: cannot split 2 font families"):
+        grouped_split(glyphs, np.array(["a", "a", "b", "b"]), test_size=0.2, seed=0)

@@ -25,24 +25,38 @@ from glyphgen.errors import GlyphgenError
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
 
-    An interrupted or failing writer therefore never leaves a file (or folder) that looks complete.
+    An interrupted or failing writer therefore never leaves a file (or folder) that looks complete, nor the
+    folders made to hold it.
     """
     path = Path(path)
+    new_folders = [folder for folder in path.parents if not folder.exists()]  # innermost first
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # the writer creates it (as a file or a folder)
+    written = False
     try:
         yield tmp
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         os.replace(tmp, path)
+        written = True
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+        for folder in [] if written else new_folders:
+            with contextlib.suppress(OSError):  # not empty: another output is in it
+                folder.rmdir()
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | Path) -> Iterator[list[Path]]:
+    """atomic_path for several outputs of one stage: none of them appears unless the whole block succeeds."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(path)) for path in paths]
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -19,6 +19,9 @@ from glyphgen.errors import GlyphgenError
 T = TypeVar("T")
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
+# The top-level sections of params.yaml: one per stage, plus `pipeline` (the matrices) and `models` (one per run).
+SECTIONS = ("pipeline", "fetch_kmnist", "render_glyphs", "convert_glyphs", "augment_glyphs", "split", "train", "models",
+            "train_classifier", "evaluate", "render")
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> dict[str, Any]:
@@ -33,6 +36,9 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> dict[str, Any]:
         raise GlyphgenError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(loaded, dict):
         raise GlyphgenError(f"{path}: expected a mapping of sections at the top level")
+    unknown = [name for name in loaded if name not in SECTIONS]
+    if unknown:  # a misspelled section (`trian:`) would leave every key in it silently unused
+        raise GlyphgenError(f"{path}: unknown section '{unknown[0]}' (expected one of: {', '.join(SECTIONS)})")
     return loaded
 
 
@@ -115,3 +121,29 @@ def check_range(value: float, low: float, high: float, where: str) -> None:
     """Raise the standard one-line error when `value` lies outside [low, high]."""
     if not low <= value <= high:
         raise GlyphgenError(f"{where}: expected a value in [{low}, {high}], got {value!r}")
+
+
+# For a config dataclass's __post_init__: values of the right type that still make no sense (a 0-d latent, a
+# negative learning rate). They raise ValueError naming the field; parse_config prefixes the section, e.g.
+# "params.yaml:models.vae.kmnist: latent_dim: expected a value > 0, got 0". A list is checked item by item.
+
+def check_positive(config: Any, *names: str) -> None:
+    _check_fields(config, names, lambda value: value > 0, "a value > 0")
+
+
+def check_non_negative(config: Any, *names: str) -> None:
+    _check_fields(config, names, lambda value: value >= 0, "a value >= 0")
+
+
+def check_fraction(config: Any, *names: str) -> None:
+    """Rates and probabilities below 1 (a dropout of 1 drops everything; Adam's beta1 = 1 divides by 0)."""
+    _check_fields(config, names, lambda value: 0 <= value < 1, "a value in [0, 1)")
+
+
+def _check_fields(config: Any, names: tuple[str, ...], accepts, expected: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not all(accepts(item) for item in items):
+            shown = list(value) if isinstance(value, tuple) else value  # as params.yaml writes it
+            raise ValueError(f"{name}: expected {expected}{' for every item' if items is value else ''}, got {shown!r}")

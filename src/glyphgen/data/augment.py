@@ -133,7 +133,8 @@ def augment_images(sources: np.ndarray, config: AugmentConfig) -> np.ndarray:
 def augment_glyphs(glyphs: ImageSet, config: AugmentConfig) -> ImageSet:
     """The augmented set: the originals first (if kept), then n_samples augmentations.
 
-    extras: `font` and `source_glyph` carried over from the source glyph, `augmented` (False for originals).
+    extras: `font`, `family` and `source_glyph` carried over from the source glyph, `augmented` (False for
+    originals).
     """
     if len(glyphs) == 0:
         raise GlyphgenError("augment_glyphs: no glyphs to augment")

@@ -91,7 +91,8 @@ def read_gray(path) -> np.ndarray:
 def convert_glyphs(files: list[GlyphFile], image_size: int) -> ImageSet:
     """Normalise every glyph file into one image set; classes are the characters in code-point order.
 
-    extras: `font` (the source's name) and `source_glyph` (this row's own index, kept by augmentations).
+    extras: `font` (the source's name), `family` (the source's family, see glyph_folders) and `source_glyph`
+    (this row's own index, kept by augmentations).
     """
     class_names = sorted({glyph.character for glyph in files})
     label_of = {char: label for label, char in enumerate(class_names)}
@@ -102,4 +103,5 @@ def convert_glyphs(files: list[GlyphFile], image_size: int) -> ImageSet:
             raise GlyphgenError(f"{glyph.path}: blank image (a single grey level, no ink)")
         images.append(normalise_glyph(gray, image_size))
     return ImageSet(np.stack(images), np.array([label_of[glyph.character] for glyph in files]), class_names,
-                    {"font": np.array([glyph.source for glyph in files]), "source_glyph": np.arange(len(files))})
+                    {"font": np.array([glyph.source for glyph in files]),
+                     "family": np.array([glyph.family for glyph in files]), "source_glyph": np.arange(len(files))})

@@ -67,6 +67,9 @@ def font_files(config: RenderConfig, fonts_dir: Path) -> list[Path]:
             raise GlyphgenError(f"params.yaml:render_glyphs.font_globs[{position}]: '{pattern}' matched no "
                                 f"{'/'.join(FONT_SUFFIXES)} file")
         files += matches
+    if not files:
+        raise GlyphgenError(f"{fonts_dir}: no font found (no {'/'.join(FONT_SUFFIXES)} file there, no "
+                            f"render_glyphs.font_globs, and render_glyphs.matplotlib_fonts is false)")
     return list(dict.fromkeys(p.resolve() for p in files))
 
 
@@ -147,10 +150,14 @@ def draw_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
 
 def render_face(face: Face, charset: str, font_size: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """Drawings of every character `face` has, and the characters it is missing."""
-    font = ImageFont.truetype(str(face.path), font_size, index=face.index)
     drawings = {}
-    for char in covered_characters(face, charset):
-        pixels = draw_glyph(font, char)
-        if pixels is not None:
-            drawings[char] = pixels
+    try:
+        font = ImageFont.truetype(str(face.path), font_size, index=face.index)
+        for char in covered_characters(face, charset):
+            pixels = draw_glyph(font, char)
+            if pixels is not None:
+                drawings[char] = pixels
+    except OSError as exc:  # FreeType reads glyph outlines only when drawing them: a damaged table shows up here
+        raise GlyphgenError(f"{face.path}: face {face.name} cannot be drawn ({exc}); is the font file damaged?"
+                            ) from None
     return drawings, [char for char in charset if char not in drawings]

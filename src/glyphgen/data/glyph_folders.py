@@ -2,22 +2,31 @@
 
     <folder>/<character>/<source>.png     e.g. scans/A/page3_writer7.png, rendered/U+0061/DejaVuSans.png
 
+    <folder>/families.csv                 optional: columns source,family, e.g. DejaVuSans-Bold,DejaVu Sans
+
 A character folder is named either by the character itself or by its code point as U+XXXX (needed for
 characters a file name cannot hold, and to keep 'A' and 'a' apart on case-insensitive disks). The file
 stem names the source: the font, writer or specimen the glyph comes from. Images may have any size and
 either polarity (dark on light or light on dark); the convert stage normalises them.
+
+A source's family is what the split keeps on one side: the faces of one font (bold, oblique) or one writer's
+pages look alike, so a test set holding one of them would measure copying rather than generalisation.
+render_glyphs writes families.csv with each face's family; a source it does not list is a family of its own.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from glyphgen.errors import GlyphgenError
+from glyphgen.io import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 CODE_POINT = re.compile(r"U\+([0-9A-Fa-f]{4,6})")
+FAMILIES_FILE = "families.csv"
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,7 @@ class GlyphFile:
     path: Path
     character: str
     source: str
+    family: str
 
 
 def folder_name(character: str) -> str:
@@ -44,9 +54,28 @@ def list_glyph_files(root: Path) -> list[GlyphFile]:
     """Every glyph image under `root`, in a stable order; an empty or missing folder is an error."""
     if not root.is_dir():
         raise GlyphgenError(f"{root}: glyph folder not found")
-    files = [GlyphFile(path, character_of(folder), path.stem)
+    families = read_families(root / FAMILIES_FILE)
+    files = [GlyphFile(path, character_of(folder), path.stem, families.get(path.stem, path.stem))
              for folder in sorted(p for p in root.iterdir() if p.is_dir())
              for path in sorted(folder.iterdir()) if path.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise GlyphgenError(f"{root}: no glyph images found (expected <folder>/<character>/<source>.png)")
     return files
+
+
+def read_families(path: Path) -> dict[str, str]:
+    """source -> family from a folder's families.csv; empty when the folder has none."""
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if any(set(row) != {"source", "family"} or not row["family"] for row in rows):
+        raise GlyphgenError(f"{path}: expected the columns source,family with a family on every row")
+    return {row["source"]: row["family"] for row in rows}
+
+
+def write_families(path: Path, families: dict[str, str]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "family"])
+        writer.writerows(sorted(families.items()))

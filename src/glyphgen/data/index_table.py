@@ -10,7 +10,7 @@ from glyphgen.io import ImageSet, atomic_path, save_image_set
 
 
 def write_index(path: Path, image_set: ImageSet) -> None:
-    """CSV with columns row, character, font, source_glyph (+ any other extras) for `image_set`."""
+    """CSV with columns row, character, font, family, source_glyph (+ any other extras) for `image_set`."""
     table = pd.DataFrame({"row": range(len(image_set)),
                           "character": [image_set.class_names[label] for label in image_set.labels],
                           **image_set.extras})

@@ -174,13 +174,17 @@ def read_split(images_path: Path, labels_path: Path, fmt: str, class_names: list
     return ImageSet(np.ascontiguousarray(images), labels.astype(np.int64), class_names)
 
 
+def fetch_split(split: str, config: FetchConfig, download_dir: Path, class_names: list[str]) -> ImageSet:
+    """One official split ('train' or 'test') as an image set, from verified files."""
+    images_name, labels_name = SPLIT_FILES[config.format][split]
+    images_path = fetch(images_name, config, download_dir)
+    labels_path = fetch(labels_name, config, download_dir)
+    return read_split(images_path, labels_path, config.format, class_names)
+
+
 def fetch_kmnist(config: FetchConfig, download_dir: Path) -> tuple[dict[str, ImageSet], Path]:
     """Both official splits as image sets, plus the path of the verified class map."""
     class_map = fetch(CLASS_MAP, config, download_dir)
     class_names = read_class_names(class_map)
-    splits = {}
-    for split, (images_name, labels_name) in SPLIT_FILES[config.format].items():
-        images_path = fetch(images_name, config, download_dir)
-        labels_path = fetch(labels_name, config, download_dir)
-        splits[split] = read_split(images_path, labels_path, config.format, class_names)
+    splits = {split: fetch_split(split, config, download_dir, class_names) for split in SPLIT_FILES[config.format]}
     return splits, class_map

@@ -1,9 +1,10 @@
-"""Train/test splits: glyphs stratified by character and grouped by source glyph (no augmentation of one
-glyph on both sides); optional caps take stratified subsamples for quick runs."""
+"""Train/test splits: glyphs stratified by character and grouped by font family (every face of a family, and
+so every augmentation of its glyphs, on one side); optional caps take stratified subsamples for quick runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,9 +24,24 @@ class CapConfig:
 @dataclass
 class GlyphSplitConfig(CapConfig):
     test_size: float = 0.2
+    # Families a font declares apart although they are one design's weights and slants: name -> regex on the
+    # declared family; every family it matches is one group.
+    join_families: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_range(self.test_size, 0.05, 0.5, "params.yaml:split.glyphs.test_size")
+        for name, pattern in self.join_families.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"join_families.{name}: not a regular expression ({exc})") from None
+
+
+def family_groups(families: np.ndarray, join_families: dict[str, str]) -> np.ndarray:
+    """The group of each row: its family, or the name of the first join_families entry that matches it."""
+    def group(family: str) -> str:
+        return next((name for name, pattern in join_families.items() if re.search(pattern, family)), family)
+    return np.array([group(str(family)) for family in families])
 
 
 def grouped_split(image_set: ImageSet, groups: np.ndarray, test_size: float,
@@ -36,7 +52,7 @@ def grouped_split(image_set: ImageSet, groups: np.ndarray, test_size: float,
         train, test = next(folds.split(np.zeros(len(image_set)), image_set.labels, groups))
     except ValueError as exc:
         raise GlyphgenError(
-            f"params.yaml:split.glyphs.test_size: cannot split {len(set(groups))} source glyphs ({exc})") from None
+            f"params.yaml:split.glyphs.test_size: cannot split {len(set(groups))} font families ({exc})") from None
     return train, test
 
 

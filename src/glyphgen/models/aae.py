@@ -12,6 +12,7 @@ from torch import nn
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.blocks import (adam, discriminator_loss, from_tanh_range, generator_loss, mlp,
                                            optimizer_step, prior_noise, reparameterise, to_tanh_range)
+from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
 @dataclass
@@ -29,6 +30,11 @@ class AAEConfig:
     lr: float = 1e-3
     beta1: float = 0.5
     batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        check_positive(self, "hidden", "latent_dim", "discriminator_hidden", "lr", "batch_size")
+        check_non_negative(self, "reconstruction_weight", "adversarial_weight")
+        check_fraction(self, "beta1")
 
 
 class AAE(Generator):

@@ -9,6 +9,7 @@ from torch import nn
 
 from glyphgen.models.shared.autoencoding import Autoencoder
 from glyphgen.models.shared.blocks import mlp
+from glyphgen.params import check_positive
 
 
 @dataclass
@@ -19,6 +20,9 @@ class AEConfig:
     mixture_components: int = 50  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
     lr: float = 1e-3
     batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        check_positive(self, "hidden", "latent_dim", "lr", "batch_size")
 
 
 class AE(Autoencoder):

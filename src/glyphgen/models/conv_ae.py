@@ -10,7 +10,9 @@ import torch
 from torch import nn
 
 from glyphgen.models.shared.autoencoding import Autoencoder
+from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.blocks import conv_decoder, conv_encoder
+from glyphgen.params import check_non_negative, check_positive
 
 
 @dataclass
@@ -24,6 +26,10 @@ class ConvAEConfig:
     mixture_components: int = 50  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
     lr: float = 1e-3
     batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        check_positive(self, "channels", "kernel_size", "latent_dim", "lr", "batch_size")
+        check_non_negative(self, "noise_std")
 
 
 class ConvAE(Autoencoder):
@@ -43,6 +49,10 @@ class ConvAE(Autoencoder):
 
     def __init__(self, config: ConvAEConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)
+        if not config.channels or image_size % 2 ** len(config.channels):
+            levels = len(config.channels)
+            raise GlyphgenError(f"conv_ae: {levels} stride-2 convs (channels {list(config.channels)}) need an image "
+                                f"side divisible by {2**levels}, got {image_size}")
         side = image_size // 2 ** len(config.channels)
         feature_shape = (config.channels[-1], side, side)
         features = config.channels[-1] * side * side

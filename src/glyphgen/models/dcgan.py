@@ -11,6 +11,7 @@ from torch.nn.utils import parametrize
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.adversarial import AdversarialGenerator
 from glyphgen.models.shared.blocks import conv_transpose, flat_size, halvings_to, same_padding
+from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
 @dataclass
@@ -36,6 +37,12 @@ class DCGANConfig:
     beta1: float = 0.5
     ema_decay: float = 0.995  # 0 = sample from the trained generator, not an average
     batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        check_positive(self, "latent_dim", "generator_channels", "discriminator_channels", "discriminator_strides",
+                       "kernel_size", "real_label", "lr", "discriminator_lr_ratio", "batch_size")
+        check_non_negative(self, "upsamplings", "activation_slope")
+        check_fraction(self, "dropout", "beta1", "ema_decay")
 
 
 class DCGAN(AdversarialGenerator):
@@ -71,6 +78,8 @@ class DCGAN(AdversarialGenerator):
     def build_generator(self) -> nn.Module:
         config, image_size = self.config, self.image_size
         upsamplings = config.upsamplings or halvings_to(image_size, smallest=7)
+        if upsamplings == 0:  # an odd side: no doubling reaches it
+            raise GlyphgenError(f"dcgan: stride-2 upsampling needs an even image side, got {image_size}")
         if len(config.generator_channels) < upsamplings or image_size % 2**upsamplings:
             raise GlyphgenError(f"generator_channels: expected at least {upsamplings} widths and an image side "
                                 f"divisible by {2**upsamplings}, got {config.generator_channels} and {image_size}")

@@ -8,6 +8,7 @@ from torch import nn
 
 from glyphgen.models.shared.adversarial import AdversarialGenerator
 from glyphgen.models.shared.blocks import mlp
+from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
 @dataclass
@@ -23,6 +24,11 @@ class GANConfig:
     beta1: float = 0.5
     ema_decay: float = 0.995  # 0 = sample from the trained generator, not an average
     batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        check_positive(self, "latent_dim", "hidden", "real_label", "lr", "discriminator_lr_ratio", "batch_size")
+        check_non_negative(self, "activation_slope")
+        check_fraction(self, "dropout", "beta1", "ema_decay")
 
 
 class GAN(AdversarialGenerator):

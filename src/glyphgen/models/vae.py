@@ -13,6 +13,7 @@ from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.code_mixture import CodeMixture
 from glyphgen.models.shared.blocks import (adam, conv_decoder, conv_encoder, halvings_to, kl_to_standard_normal,
                                            optimizer_step, prior_noise, reparameterise)
+from glyphgen.params import check_non_negative, check_positive
 
 
 @dataclass
@@ -30,6 +31,10 @@ class VAEConfig:
     mixture_components: int = 50
     lr: float = 2e-3
     batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        check_positive(self, "channels", "kernel_size", "hidden", "latent_dim", "lr", "batch_size")
+        check_non_negative(self, "levels", "kl_weight")
 
 
 class VAE(Generator):
@@ -60,6 +65,8 @@ class VAE(Generator):
     def __init__(self, config: VAEConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)
         levels = config.levels or halvings_to(image_size, smallest=7)
+        if levels == 0:  # an odd side: no stride-2 conv halves it
+            raise GlyphgenError(f"vae: stride-2 convs need an even image side, got {image_size}")
         if len(config.channels) < levels or image_size % 2**levels:
             raise GlyphgenError(f"channels: expected at least {levels} widths and an image side divisible by "
                                 f"{2**levels}, got {config.channels} and {image_size}")

@@ -19,6 +19,7 @@ from glyphgen.models import Generator, model_class
 from glyphgen.training.device import place
 
 CHECKPOINT_NAME = "model.pt"
+CHECKPOINT_KEYS = ("model", "config", "image_size", "num_classes", "state_dict")
 
 
 def save_checkpoint(path: str | Path, model: Generator, training: dict[str, Any] | None = None) -> None:
@@ -43,18 +44,28 @@ def read_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise GlyphgenError(f"{path}: checkpoint not found") from None
     except Exception as exc:  # torch raises many types for truncated or foreign files
         raise GlyphgenError(f"{path}: not a readable glyphgen checkpoint ({type(exc).__name__})") from None
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint] if isinstance(checkpoint, dict) else ["all"]
+    if missing:
+        raise GlyphgenError(f"{path}: not a glyphgen checkpoint (missing {', '.join(missing)})")
+    return checkpoint
 
 
 def generator_from_checkpoint(checkpoint: dict[str, Any], device: torch.device | str, where: str) -> Generator:
     generator_class = model_class(checkpoint.get("model"), where)
     config = generator_class.config_from_params("default", checkpoint["config"], f"{where}:config")
     model = generator_class(config, checkpoint["image_size"], checkpoint["num_classes"])
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as exc:  # torch lists every missing, unexpected and mis-shaped tensor, one per line
+        problems = [line.strip().replace("torch.Size(", "(") for line in str(exc).splitlines()[1:]]
+        raise GlyphgenError(f"{where}: its weights do not fit the {checkpoint['model']} its config describes "
+                            f"({problems[0]}{f'; {len(problems)} problems in all' if len(problems) > 1 else ''})"
+                            ) from None
     return place(model, device)
 
 

@@ -6,14 +6,17 @@ waits on the device in between.
 
 Resuming: a run trains in its own work folder (`<work_dir>/<dataset>/<model>/`, not a DVC output, so
 `dvc repro` does not delete it) and checkpoints there after every epoch. A killed run re-run with the same
-params continues from its last checkpoint, with the same weights as an uninterrupted run (on CPU); with
-different params it starts afresh. A finished run's folders are renamed onto the stage outputs (the model
-and its dvclive logs), so an output only ever appears complete.
+params, training data and code continues from its last checkpoint, with the same weights as an uninterrupted
+run (on CPU); when any of them changed it starts afresh. A finished run's folders (`model/`, the model, and
+`live/`, its dvclive logs) are renamed onto the stage outputs, so an output only ever appears complete; the
+checkpoint is deleted only once they are in place.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
 import json
 import math
 import os
@@ -32,6 +35,7 @@ from tqdm import tqdm
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import ImageSet
 from glyphgen.models import Generator, model_class
+from glyphgen.params import check_non_negative, check_positive
 from glyphgen.rendering.grids import save_png, tile, to_uint8
 from glyphgen.training.batches import DeviceImages
 from glyphgen.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
@@ -54,9 +58,8 @@ class TrainConfig:
     work_dir: str = "runs"  # where unfinished runs keep their resumable checkpoint
 
     def __post_init__(self) -> None:
-        for name in ("log_every", "sample_grids", "sample_count"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)}")
+        check_positive(self, "log_every", "sample_grids", "sample_count", "max_loss")
+        check_non_negative(self, "threads")
 
 
 def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, config: TrainConfig,
@@ -75,7 +78,8 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     model = place(model, device)
     optimizers = model.configure_optimizers()
     run = json.dumps({"model": model_name, "config": dataclasses.asdict(model_config), "epochs": epochs,
-                      "seed": config.seed, "images": len(train_set)}, sort_keys=True)
+                      "seed": config.seed, "data": data_version(train_set), "code": code_version(model_name)},
+                     sort_keys=True)
     epoch, step, seconds = resume(work_dir, model, optimizers, data_order, run)
     if config.compile and device.type == "cuda":
         for network in model.children():
@@ -110,27 +114,51 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
         seconds += time.perf_counter() - started
         if grid_due(epoch, epochs, config.sample_grids):
             finish_training(model, data, PREVIEW_FIT_IMAGES, config.seed)
-            save_samples(model, work_dir / "samples" / f"epoch_{epoch:03d}.png", config)
+            save_samples(model, work_dir / "model" / "samples" / f"epoch_{epoch:03d}.png", config)
         save_checkpoint(work_dir / RESUME_NAME, model, training_state(epoch, step, seconds, run, optimizers, data_order))
     progress.close()
 
     live.end()
     finish_training(model, data, FINAL_FIT_IMAGES, config.seed)
-    save_samples(model, work_dir / "samples.png", config)
-    save_checkpoint(work_dir / CHECKPOINT_NAME, model)
-    (work_dir / RESUME_NAME).unlink()
-    publish(work_dir / "live", live_dir)
-    publish(work_dir, out_dir)
+    save_samples(model, work_dir / "model" / "samples.png", config)
+    save_checkpoint(work_dir / "model" / CHECKPOINT_NAME, model)
+    publish([(work_dir / "model", out_dir), (work_dir / "live", live_dir)])
+    shutil.rmtree(work_dir)  # the resume checkpoint, no longer needed once the run is in place
     images_per_second = step * batch_size / max(seconds, 1e-9)
     return {"train_seconds": round(seconds, 1), "images_per_second": round(images_per_second, 1)}
 
 
-def publish(finished: Path, destination: Path) -> None:
-    """Rename a finished folder onto a stage output, replacing the old one."""
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(finished, destination)
+def publish(moves: list[tuple[Path, Path]]) -> None:
+    """Rename each finished folder onto its stage output, all of them or none.
+
+    An old output is renamed aside and deleted only once every new one is in place. When a rename fails (an
+    output on another filesystem, a folder that is not writable), every rename made is undone: the old outputs
+    are back and the finished run stays in the work folder, where a re-run finds it complete (its checkpoint
+    is at the last epoch) and publishes it without training again.
+    """
+    renamed: list[tuple[Path, Path]] = []  # (from, to) of every rename made, to undo them on failure
+    try:
+        for finished, destination in moves:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if destination.exists():
+                shutil.rmtree(set_aside(destination), ignore_errors=True)  # left by a run killed right here
+                os.replace(destination, set_aside(destination))
+                renamed.append((destination, set_aside(destination)))
+            os.replace(finished, destination)
+            renamed.append((finished, destination))
+    except OSError as exc:
+        for source, target in reversed(renamed):
+            os.replace(target, source)
+        raise GlyphgenError(f"{destination}: cannot move the finished run there ({exc.strerror or exc}); it is "
+                            f"kept in {finished.parent}, and re-running the stage publishes it without "
+                            f"training again") from None
+    for _, destination in moves:
+        shutil.rmtree(set_aside(destination), ignore_errors=True)
+
+
+def set_aside(output: Path) -> Path:
+    """Where an old output waits while its replacement moves in."""
+    return output.with_name(f".{output.name}.old")
 
 
 def grid_due(epoch: int, epochs: int, grids: int) -> bool:
@@ -164,10 +192,11 @@ def check_losses(losses: dict[str, float], step: int, epoch: int, max_loss: floa
     """Stop on a NaN or exploding loss; the resume checkpoint of the last finished epoch stays as it was."""
     for name, value in losses.items():
         if not math.isfinite(value) or abs(value) > max_loss:
+            kept = (f"the checkpoint of epoch {epoch} is kept in {work_dir / RESUME_NAME}" if epoch > 0
+                    else "no epoch had finished, so no checkpoint is kept")
             raise GlyphgenError(
                 f"training stopped at step {step} (epoch {epoch + 1}): loss '{name}' is {value:.4g} "
-                f"(NaN, infinite or above train.max_loss={max_loss:g}); the last good checkpoint is kept in "
-                f"{work_dir / RESUME_NAME} (try a lower learning rate)"
+                f"(NaN, infinite or above train.max_loss={max_loss:g}); {kept} (try a lower learning rate)"
             )
 
 
@@ -195,12 +224,45 @@ def training_state(epoch: int, step: int, seconds: float, run: str, optimizers: 
             "optimizers": {name: optimizer.state_dict() for name, optimizer in optimizers.items()}}
 
 
+def data_version(train_set: ImageSet) -> str:
+    """A hash of the training images and labels: a run resumes only on the data it began with."""
+    digest = hashlib.sha256(train_set.images.tobytes())
+    digest.update(train_set.labels.tobytes())
+    return digest.hexdigest()
+
+
+def code_version(model_name: str) -> str:
+    """A hash of the code that computes a run's weights: the model's own file, the shared model code
+    (models/shared/) and this package (training/). A run resumes only under the code it began with."""
+    model_file = Path(inspect.getsourcefile(model_class(model_name)))
+    shared, training = model_file.parent / "shared", Path(__file__).parent
+    files = [model_file, *sorted(shared.glob("*.py")), *sorted(training.glob("*.py"))]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_resume_state(path: Path) -> dict[str, Any] | None:
+    """The checkpoint in `path`, or None when there is none; an unreadable one is discarded with a warning, as
+    a run killed while the disk filled up (or a damaged file) would otherwise block training until deleted."""
+    if not path.exists():
+        return None
+    try:
+        checkpoint = read_checkpoint(path, "cpu")
+        if "run" not in checkpoint.get("training", {}):
+            raise GlyphgenError(f"{path}: a checkpoint without training state")
+    except GlyphgenError as exc:
+        print(f"warning: {exc}; discarding it and starting afresh", file=sys.stderr)
+        return None
+    return checkpoint
+
+
 def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.Optimizer],
            data_order: torch.Generator, run: str) -> tuple[int, int, float]:
     """Restore the work folder's checkpoint when it belongs to this run; return (epoch, step, seconds) done."""
-    path = work_dir / RESUME_NAME
-    if path.exists():
-        checkpoint = read_checkpoint(path, "cpu")
+    checkpoint = read_resume_state(work_dir / RESUME_NAME)
+    if checkpoint is not None:
         training = checkpoint["training"]
         if training["run"] == run:
             model.load_state_dict(checkpoint["state_dict"])
@@ -213,7 +275,9 @@ def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.O
             forget_logs_after(work_dir / "live", training["step"])
             print(f"resuming {work_dir} from epoch {training['epoch']} (step {training['step']})")
             return training["epoch"], training["step"], training["seconds"]
-        print(f"{work_dir}: params changed since the interrupted run; starting afresh")
+        before, now = json.loads(training["run"]), json.loads(run)
+        changed = ", ".join(key for key in sorted(now) if before.get(key) != now[key])
+        print(f"{work_dir}: changed since the interrupted run ({changed}); starting afresh")
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.models import model_class
+from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.params import get_section, parse_config
 
 DATASETS = ("kmnist", "glyphs")
@@ -30,6 +30,8 @@ def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[A
     `dvc exp run -S models.gan.glyphs.lr=null` returns a tuned key to the recipe's.
     """
     where = f"params.yaml:models.{model}.{dataset}"
+    check_names(get_section(params, "models"), MODEL_NAMES, "params.yaml:models", "model")
+    check_names(get_section(params, f"models.{model}"), DATASETS, f"params.yaml:models.{model}", "data set")
     section = get_section(params, f"models.{model}.{dataset}")
     if not isinstance(section, Mapping):
         raise GlyphgenError(f"{where}: expected a mapping of preset, epochs, train_images and overrides")
@@ -37,3 +39,12 @@ def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[A
     budget = parse_config(Budget, {key: section.pop(key) for key in ("epochs", "train_images") if key in section},
                           where)
     return model_class(model, where).config_from_params(section.pop("preset", "default"), section, where), budget
+
+
+def check_names(section: Any, names: tuple[str, ...], where: str, kind: str) -> None:
+    """A misspelled model or data set (`models.vea`) would otherwise be a section no run reads."""
+    if not isinstance(section, Mapping):
+        raise GlyphgenError(f"{where}: expected a mapping of {kind} names, got {section!r}")
+    unknown = [name for name in section if name not in names]
+    if unknown:
+        raise GlyphgenError(f"{where}: unknown {kind} '{unknown[0]}' (expected one of: {', '.join(names)})")

@@ -1,0 +1,150 @@
+"""The docs say what the code does: every command shown in README.md and docs/ is run by a test exactly as
+written (the cheap ones; the rest are listed below with the reason and a cheaper check), the pipeline graph
+in the README is the one DVC draws, and the licence file matches pyproject.toml."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import tomllib
+
+import pytest
+from dvc.repo import Repo
+
+from glyphgen.data.fonts import MATPLOTLIB_FONTS
+from pipeline_repo import PROJECT_ROOT, PipelineRepo
+
+DOCS = ["README.md", "docs/training.md", "data/fonts/README.md"]
+# What starts a command in an inline code span (`dvc metrics show`), as opposed to a file or key name.
+COMMAND_STARTS = ("dvc ", "python ", "make ", "PYTHONPATH=", "scripts/", ". ", "time ", "git ", "bash ")
+
+# How the tests run each documented command, exactly as written:
+# - the README's block of everyday commands, as one shell script in the tiny pipeline (test_pipeline.py)
+README_BLOCK = [
+    ". .venv/bin/activate",
+    "dvc repro train@kmnist-vae",
+    "dvc exp run -S models.vae.kmnist.epochs=3 -S +models.vae.kmnist.kl_weight=0.5",
+    "python -m glyphgen sample models/kmnist/vae -n 64 -o vae.png",
+]
+# - one by one, in this order, in the tiny pipeline after its run is committed (test_pipeline.py)
+RUN_IN_TINY_PIPELINE = [
+    "dvc repro split",
+    "dvc metrics show",
+    "dvc plots show",
+    "python -m glyphgen record-fonts",
+    "python -m glyphgen sample models/kmnist/gan -n 64 -o gan.png --seed 1",
+    "python -m glyphgen sample models/glyphs/vae -n 1000 -o vae.npy",
+    "dvc exp run -S 'pipeline.models=[vae,gan]'",
+    "dvc exp show --only-changed",
+    "dvc metrics diff main",
+    "dvc metrics diff HEAD~1 HEAD --targets metrics/kmnist/vae.json",
+    "dvc plots diff",
+    "dvc plots diff main",
+    "dvc plots diff main --targets reports/renders/kmnist/vae --open",
+    "dvc push",
+    "dvc pull",  # in a fresh clone, as the README says
+    "scripts/screenshot_report.sh",  # where Chromium is installed
+]
+# - in a fresh copy of the project (this file)
+RUN_IN_A_FRESH_COPY = ["dvc dag --mermaid", "dvc add data/fonts/MyFont.ttf"]
+# - by `dvc repro` itself: the command of a stage, checked against dvc.yaml (this file)
+STAGE_COMMANDS = {"python stages/train.py --dataset kmnist --model vae": "train@kmnist-vae"}
+# Too costly to run in a test: each is checked another way.
+QUEUED = [  # re-train the judges, re-evaluate every run or train at full budgets: `dvc exp run --queue` checks
+    # that DVC accepts every override (test_pipeline.py)
+    "dvc exp run -S train_classifier.classifier.epochs=5",
+    "dvc exp run -S evaluate.num_samples=5000 -S render.seed=1",
+    "dvc exp run $(grep -v '^#' params-gpu.txt | sed 's/^/-S /')",
+]
+NOT_RUN = {
+    "make repro": "the whole default pipeline; `make -n repro` is checked (test_makefile.py)",
+    "dvc repro": "the whole default pipeline, as `make repro` runs it; the tiny pipeline runs it on small params",
+    "make test": "the test suite itself; `make -n test` is checked (test_makefile.py)",
+    "make test-fast": "part of the test suite; `make -n test-fast` is checked (test_makefile.py)",
+    "make bench": "minutes of timing; `make -n bench` is checked (test_makefile.py)",
+    "PYTHONPATH=src python benchmarks/train_throughput.py": "minutes of timing, a figure to read, not a test",
+    "PYTHONPATH=src python benchmarks/evaluate_time.py": "minutes of timing, a figure to read, not a test",
+}
+
+
+def documented_commands() -> dict[str, set[str]]:
+    """Every command in the docs -> the files that show it: each line of an indented or fenced code block (but
+    the mermaid graph), less a trailing `# comment`, and each inline code span that starts like a command."""
+    found: dict[str, set[str]] = {}
+    for name in DOCS:
+        fenced, block, previous_blank = None, False, True
+        for line in (PROJECT_ROOT / name).read_text(encoding="utf-8").splitlines():
+            commands = []
+            if line.startswith("```"):
+                fenced = None if fenced is not None else line[3:].strip()
+            elif fenced is not None:
+                commands = [line] if fenced != "mermaid" else []
+            elif line.startswith("    ") and line.strip() and (previous_blank or block):
+                block, commands = True, [line]
+            else:
+                block = False
+                commands = [span for span in re.findall(r"`([^`\n]+)`", line) if span.startswith(COMMAND_STARTS)]
+            for command in commands:
+                found.setdefault(command.split("  #")[0].strip(), set()).add(name)
+            previous_blank = not line.strip()
+    return found
+
+
+def test_every_documented_command_is_run_by_a_test_or_says_why_not():
+    run_or_checked = [*README_BLOCK, *RUN_IN_TINY_PIPELINE, *RUN_IN_A_FRESH_COPY, *STAGE_COMMANDS, *QUEUED,
+                      *NOT_RUN]
+    documented = documented_commands()
+    assert sorted(set(documented) - set(run_or_checked)) == []  # a new command in the docs needs a test
+    assert sorted(set(run_or_checked) - set(documented)) == []  # a command the docs dropped
+
+
+def test_the_stage_commands_in_the_docs_are_the_ones_dvc_repro_runs():
+    with Repo(str(PROJECT_ROOT)) as repo:
+        commands = {stage.addressing: stage.cmd for stage in repo.index.stages}
+    assert {command: commands[stage] for command, stage in STAGE_COMMANDS.items()} == \
+        {command: command for command in STAGE_COMMANDS}
+
+
+def test_the_licence_file_matches_pyproject():
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert (PROJECT_ROOT / "LICENSE").read_text(encoding="utf-8").startswith(f"{project['license']['text']} License\n")
+
+
+@pytest.fixture(scope="module")
+def fresh_copy(tmp_path_factory):
+    """The project in a new git + DVC repository, drawing the graph for one model as the README does."""
+    repo = PipelineRepo(tmp_path_factory.mktemp("fresh"))
+    repo.set_params({"pipeline.models": ["vae"]})
+    return repo
+
+
+def graph_edges(mermaid: list[str]) -> set[tuple[str, str]]:
+    """The edges of a mermaid flowchart written as `a --> b & c --> d` chains."""
+    edges = set()
+    for line in mermaid:
+        groups = [[node.strip() for node in group.split("&")] for group in line.split("-->")]
+        for sources, targets in zip(groups, groups[1:]):
+            edges.update(itertools.product(sources, targets))
+    return edges
+
+
+@pytest.mark.slow
+def test_the_readme_graph_is_the_one_dvc_dag_draws(fresh_copy):
+    drawn = fresh_copy.shell(RUN_IN_A_FRESH_COPY[0])
+    assert drawn.returncode == 0, drawn.stderr
+    labels = dict(re.findall(r'^\s*(node\d+)\["(.+)"\]$', drawn.stdout, re.MULTILINE))
+    arrows = re.findall(r"^\s*(node\d+)-->(node\d+)$", drawn.stdout, re.MULTILINE)
+    dvc_edges = {(labels[source], labels[target]) for source, target in arrows}
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    mermaid = readme.split("```mermaid\n")[1].split("```")[0].splitlines()
+    assert mermaid[0] == "flowchart TD"
+    assert graph_edges(mermaid[1:]) == dvc_edges
+
+
+@pytest.mark.slow
+def test_dvc_add_versions_a_font_as_data_fonts_readme_says(fresh_copy):
+    shutil.copy(MATPLOTLIB_FONTS / "cmr10.ttf", fresh_copy.path / "data/fonts/MyFont.ttf")
+    added = fresh_copy.shell(RUN_IN_A_FRESH_COPY[1])
+    assert added.returncode == 0, added.stderr
+    assert (fresh_copy.path / "data/fonts/MyFont.ttf.dvc").is_file()
