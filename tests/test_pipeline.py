@@ -22,7 +22,7 @@ TINY = {
        for model in MODELS for dataset in DATASETS for budget, value in (("epochs", 1), ("train_images", 200))},
     "train_classifier.classifier.epochs": 1,
     "evaluate.num_samples": 200,
-    "evaluate.prior_codes": 50,
+    "evaluate.encoded_images": 50,
     "render.manifold_steps": 4,
     "render.morph_steps": 3,
 }
