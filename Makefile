@@ -19,9 +19,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
-# dvc.yaml's commands call `python`: the venv's bin goes first on PATH so they run in it.
+# dvc.yaml's commands call `python`: the venv's bin goes first on PATH so they run in it. Then the table of
+# each stage's wall time (stages DVC skipped show their last measurement), also in reports/timings.md.
 repro: venv
-	PATH="$(abspath $(VENV))/bin:$$PATH" dvc repro
+	started=$$(date +%s) && PATH="$(abspath $(VENV))/bin:$$PATH" dvc repro && \
+	$(PY) -m glyphgen timings --since $$started -o reports/timings.md
 
 test: venv
 	$(PY) -m pytest -q

@@ -1,10 +1,10 @@
-"""Time the evaluate stage's work for one model at the default sample count, on CPU, phase by phase.
+"""Time the evaluate stage's work for one model, phase by phase: wall, user and system seconds.
 
-Uses the KMNIST mirror (../shared/kmnist or GLYPHGEN_KMNIST_MIRROR) and test-double generators from tests/,
-so it needs no trained model: the cost of evaluation does not depend on the weights. The judge's features
-of the train and test splits are computed beforehand (the train_classifier stage stores them), as in the stage.
+Reads data/processed/<dataset>/ (or, for KMNIST, the official files in ../shared/kmnist or
+GLYPHGEN_KMNIST_MIRROR), the judge in models/<dataset>/classifier/ (or an untrained one: the cost does not
+depend on the weights) and the generator models/<dataset>/<model>/ (or a test double from tests/doubles.py).
 
-Usage: PYTHONPATH=src python benchmarks/evaluate_time.py [--samples 10000] [--threads N]
+Usage: PYTHONPATH=src python benchmarks/evaluate_time.py [--dataset kmnist] [--model vae] [--samples 10000]
 """
 
 import argparse
@@ -20,53 +20,75 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for tests.doubles
 
 from glyphgen.evaluation import metrics  # noqa: E402
-from glyphgen.evaluation.classifier import GlyphClassifier, image_tensor, predict  # noqa: E402
-from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, Splits, draw_samples, score_generator  # noqa: E402
-from glyphgen.io import ImageSet  # noqa: E402
-from tests.doubles import NoisyCopies, PCAAutoencoder, RepeatedImage  # noqa: E402
+from glyphgen.evaluation.classifier import GlyphClassifier, image_tensor, load_classifier, predict  # noqa: E402
+from glyphgen.evaluation.scorecard import (  # noqa: E402
+    EvaluateConfig, JudgeFeatures, Splits, ReferenceStats, draw_samples, score_generator,
+)
+from glyphgen.io import ImageSet, load_image_set  # noqa: E402
+from glyphgen.training.checkpoint import load_generator  # noqa: E402
+from tests.doubles import PCAAutoencoder  # noqa: E402
 
 
-def load_split(mirror: Path, split: str) -> ImageSet:
-    images = np.load(mirror / f"kmnist-{split}-imgs.npz")["arr_0"]
-    labels = np.load(mirror / f"kmnist-{split}-labels.npz")["arr_0"].astype(np.int64)
+def load_split(dataset: str, split: str) -> ImageSet:
+    processed = REPO / "data" / "processed" / dataset / f"{split}.npz"
+    if processed.exists() or dataset != "kmnist":
+        return load_image_set(processed)
+    mirror = Path(os.environ.get("GLYPHGEN_KMNIST_MIRROR", REPO.parent / "shared" / "kmnist"))
+    name = "train" if split == "train" else "test"
+    images = np.load(mirror / f"kmnist-{name}-imgs.npz")["arr_0"]
+    labels = np.load(mirror / f"kmnist-{name}-labels.npz")["arr_0"].astype(np.int64)
     return ImageSet(images, labels, [str(i) for i in range(10)])
 
 
 def timed(label: str, function, *args):
-    started = time.perf_counter()
+    """Run function(*args); print its wall, user and system seconds (user + system > wall: both cores busy)."""
+    before, started = os.times(), time.perf_counter()
     result = function(*args)
-    print(f"  {label:<28} {time.perf_counter() - started:7.2f} s")
+    after = os.times()
+    print(f"  {label:<30} {time.perf_counter() - started:6.2f} s wall {after.user - before.user:6.2f} user "
+          f"{after.system - before.system:5.2f} sys")
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="kmnist", choices=["kmnist", "glyphs"])
+    parser.add_argument("--model", default="vae", help="models/<dataset>/<model>, else a PCA autoencoder double")
     parser.add_argument("--samples", type=int, default=EvaluateConfig().num_samples)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
-    mirror = Path(os.environ.get("GLYPHGEN_KMNIST_MIRROR", REPO.parent / "shared" / "kmnist"))
-    train, test = image_tensor(load_split(mirror, "train")), image_tensor(load_split(mirror, "test"))
-    judge = GlyphClassifier(10).eval()  # untrained: the cost is the same as a trained judge's
-    features = JudgeFeatures(predict(judge, train)[0], predict(judge, test)[0])
-    config = EvaluateConfig(num_samples=args.samples)
-    print(f"KMNIST, {args.samples} samples, {args.threads} threads, train {len(train)}, test {len(test)}")
 
-    doubles = {"noisy_copies": NoisyCopies(train, 0.1), "repeated_image": RepeatedImage(train[0]),
-               "pca_autoencoder (encoder)": PCAAutoencoder(train[:10000], latent_dim=2)}
-    for name, generator in doubles.items():
-        print(f"{name}: phases")
-        samples = timed("sample", draw_samples, generator, config.num_samples, config.seed, config.batch_size)
-        fake = timed("judge features", lambda: predict(judge, samples, config.batch_size)[0])
-        timed("FID", metrics.frechet_distance, features.test, fake)
-        timed("precision/recall/dens./cov.", metrics.precision_recall_density_coverage, features.test, fake)
-        some = config.memorisation_samples
-        timed("memorisation (pixels)", metrics.memorisation, samples[:some].flatten(1), train.flatten(1),
-              test[:some].flatten(1), config.memorisation_quantile)
-        started = time.perf_counter()
-        score_generator(generator, judge, Splits(features, train, test), config)
-        print(f"  {'whole evaluation':<28} {time.perf_counter() - started:7.2f} s")
+    train_set, test_set = load_split(args.dataset, "train"), load_split(args.dataset, "test")
+    train, test = image_tensor(train_set), image_tensor(test_set)
+    judge_dir = REPO / "models" / args.dataset / "classifier"
+    judge = load_classifier(judge_dir) if judge_dir.exists() else GlyphClassifier(len(train_set.class_names)).eval()
+    model_dir = REPO / "models" / args.dataset / args.model
+    generator = load_generator(model_dir) if model_dir.exists() else PCAAutoencoder(train, latent_dim=8)
+    features = JudgeFeatures(predict(judge, train[: len(test)])[0], predict(judge, test)[0])
+    config = EvaluateConfig(num_samples=args.samples)
+    splits = Splits(features, train, test)
+    print(f"{args.dataset}, {generator.name}, {args.samples} samples, {args.threads} threads, "
+          f"train {len(train)}, test {len(test)}")
+
+    print("once per data set (stage evaluate_references):")
+    reference = timed("reference stats", ReferenceStats.measure, splits, config)
+    print("per model, phase by phase:")
+    samples = timed("sample", draw_samples, generator, args.samples, config.seed, config.batch_size)
+    fake = timed("judge features", lambda: predict(judge, samples, config.batch_size)[0])
+    timed("FID", metrics.frechet_distance, features.test, fake)
+    timed("FID interval", metrics.frechet_distance_interval, features.test, fake, config.fid_bootstrap,
+          torch.Generator().manual_seed(0))
+    timed("precision/recall/dens./cov.", metrics.precision_recall_density_coverage, features.test, fake,
+          config.nearest_k, reference.radius)
+    timed("memorisation search (pixels)", metrics.nearest_distance,
+          samples[: config.memorisation_samples].flatten(1), train.flatten(1))
+    if generator.has_encoder:
+        timed("reconstruction", metrics.reconstruction_errors, generator.reconstruct, test, config.batch_size)
+    config.num_samples = args.samples
+    timed(f"whole score_generator ({min(args.samples, len(test))})", score_generator, generator, judge, splits,
+          reference, config)
 
 
 if __name__ == "__main__":

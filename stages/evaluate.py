@@ -8,7 +8,7 @@ import sys
 import torch
 
 from glyphgen.evaluation.classifier import load_classifier
-from glyphgen.evaluation.scorecard import EvaluateConfig, Splits, score_generator
+from glyphgen.evaluation.scorecard import EvaluateConfig, Splits, ReferenceStats, score_generator
 from glyphgen.io import write_json
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
@@ -21,9 +21,10 @@ def main() -> None:
     torch.set_grad_enabled(False)
     splits = Splits.load(f"data/processed/{dataset}", f"models/{dataset}/classifier")
     judge = load_classifier(f"models/{dataset}/classifier", splits.image_size)
+    reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz")
     generator = load_generator(f"models/{dataset}/{model_name}", torch.device("cpu"))
 
-    scores = score_generator(generator, judge, splits, config)
+    scores = score_generator(generator, judge, splits, reference, config)
     write_json(f"metrics/{dataset}/{model_name}.json", scores)
     print(f"{dataset}/{model_name}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
 

@@ -4,7 +4,6 @@ Usage: python stages/render.py <dataset> <model>   -> reports/renders/<dataset>/
 """
 
 import sys
-from dataclasses import dataclass
 
 import torch
 
@@ -14,26 +13,9 @@ from glyphgen.params import check_range, get_section, load_params, parse_config
 from glyphgen.rendering.curves import plot_loss_curves
 from glyphgen.rendering.grids import save_png
 from glyphgen.rendering.morph import morph_frames, save_gif
-from glyphgen.rendering.panels import latent_manifold, reconstruction_pairs, sample_grid
+from glyphgen.rendering.panels import RenderParams, latent_manifold, reconstruction_pairs, sample_grid
 from glyphgen.stage import run_stage
 from glyphgen.training.checkpoint import load_generator
-
-
-@dataclass
-class RenderParams:
-    seed: int = 0  # fixes the sample-grid and morph noise, so versions of a model compare picture to picture
-    grid_columns: int = 8
-    reconstructions: int = 10
-    manifold_steps: int = 15
-    morph_steps: int = 24
-    morph_from: int = 0  # test-split indices of the two glyphs the morph walks between
-    morph_to: int = 1
-    scale: int = 3
-
-    def __post_init__(self) -> None:
-        for name in ("grid_columns", "reconstructions", "manifold_steps", "scale"):
-            check_range(getattr(self, name), 1, 100, f"params.yaml:render.{name}")
-        check_range(self.morph_steps, 2, 1000, "params.yaml:render.morph_steps")
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python stages/train.py --dataset kmnist --model vae
 
 Reads data/processed/<dataset>/train.npz; writes models/<dataset>/<model>/ (model.pt, samples/), its dvclive
-logs to metrics/<dataset>/training/<model>/ and its timing to timings/ (see glyphgen.stage.record_timing).
+logs to metrics/<dataset>/training/<model>/; the loop's own seconds go to timings/ with the stage's (glyphgen.stage).
 An interrupted run resumes from <train.work_dir>/<dataset>/<model>/ when re-run with the same params.
 """
 
@@ -17,12 +17,12 @@ import numpy as np
 from glyphgen.io import load_image_set
 from glyphgen.models import MODEL_NAMES
 from glyphgen.params import get_section, load_params, parse_config
-from glyphgen.stage import record_timing, run_stage
+from glyphgen.stage import run_stage
 from glyphgen.training.loop import TrainConfig, train
 from glyphgen.training.settings import DATASETS, run_settings
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--model", required=True, choices=MODEL_NAMES)
@@ -40,8 +40,8 @@ def main() -> None:
     live_dir = Path("metrics") / args.dataset / "training" / args.model
     work_dir = Path(config.work_dir) / args.dataset / args.model
     timing = train(args.model, model_config, train_set, budget.epochs, config, out_dir, work_dir, live_dir)
-    record_timing(f"train@{args.dataset}-{args.model}", **timing)
     print(f"wrote {out_dir} and {live_dir} in {timing['train_seconds']:.0f} s")
+    return timing
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Train the judge CNN for one data set; save it with its features of both splits and its test accuracy.
+"""Train the judge CNN for one data set; save it with its features of the test split (and of as many train
+images, the ceiling's reference) and its test accuracy.
 
 Usage: python stages/train_classifier.py <dataset>
 """
@@ -6,6 +7,8 @@ Usage: python stages/train_classifier.py <dataset>
 import sys
 import time
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from glyphgen.evaluation.classifier import (
     ClassifierConfig, accuracy, image_tensor, predict, save_classifier, train_classifier,
@@ -33,13 +36,16 @@ def main() -> None:
     started = time.perf_counter()
     model = train_classifier(train_set, params.classifier, pick_device(params.device)).cpu()
     train_seconds = time.perf_counter() - started
-    test_accuracy = accuracy(model, test_set)
+    test_features, test_logits = predict(model, image_tensor(test_set))
+    test_accuracy = accuracy(test_logits, test_set.labels)
     print(f"{dataset} classifier: test accuracy {test_accuracy:.4f}, trained in {train_seconds:.0f} s")
 
     out_dir = f"models/{dataset}/classifier"
     save_classifier(f"{out_dir}/classifier.pt", model, train_set.image_size, params.classifier)
-    features = JudgeFeatures(predict(model, image_tensor(train_set))[0], predict(model, image_tensor(test_set))[0])
-    features.save(f"{out_dir}/{FEATURES_NAME}")
+    # The ceiling row compares test images with as many train images: only those need features.
+    some_train = np.random.default_rng(params.classifier.seed).permutation(len(train_set))[: len(test_set)]
+    train_features = predict(model, image_tensor(train_set.subset(some_train)))[0]
+    JudgeFeatures(train_features, test_features).save(f"{out_dir}/{FEATURES_NAME}")
     write_json(f"metrics/{dataset}/classifier.json",
                {"test_accuracy": test_accuracy, "train_seconds": round(train_seconds, 1)})
 

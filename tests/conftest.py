@@ -34,7 +34,9 @@ def judge(kmnist_train):
 
 @pytest.fixture(scope="session")
 def judge_features(judge, kmnist_train, kmnist_test) -> JudgeFeatures:
-    return JudgeFeatures(predict(judge, image_tensor(kmnist_train))[0], predict(judge, image_tensor(kmnist_test))[0])
+    # As the train_classifier stage saves them: the test split, and as many train images (the ceiling's reference).
+    train_images = image_tensor(kmnist_train)[: len(kmnist_test)]
+    return JudgeFeatures(predict(judge, train_images)[0], predict(judge, image_tensor(kmnist_test))[0])
 
 
 @pytest.fixture

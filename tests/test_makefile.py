@@ -16,7 +16,10 @@ def test_make_repro_runs_the_stages_with_the_venv_python_first_on_path(tmp_path)
     dry_run = subprocess.run(["make", "-n", "repro", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout
     repro_lines = [line for line in dry_run.splitlines() if "dvc repro" in line]
-    assert repro_lines == [f'PATH="{venv}/bin:$PATH" dvc repro'], dry_run
+    assert len(repro_lines) == 1 and f'PATH="{venv}/bin:$PATH" dvc repro &&' in repro_lines[0], dry_run
+    # ...then the table of stage timings, from the run's start.
+    assert "started=$(date +%s)" in repro_lines[0]
+    assert f"{venv}/bin/python -m glyphgen timings --since $started -o reports/timings.md" in dry_run
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

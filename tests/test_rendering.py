@@ -52,7 +52,9 @@ def test_loss_curves_read_the_dvclive_layout(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"timestamp": [0, 1, 2], "step": [0, 1, 2], name.split("/")[1]: [3.0, 2.0, 1.5]}).to_csv(
             path, sep="\t", index=False)
-    assert sorted(logged_series(live)) == ["train/discriminator", "train/loss"]
+    series = logged_series(live)
+    assert sorted(series) == ["train/discriminator", "train/loss"]
+    assert series["train/loss"] == ([0.0, 1.0, 2.0], [3.0, 2.0, 1.5])
     plot_loss_curves(live, tmp_path / "losses.png", "test")
     with Image.open(tmp_path / "losses.png") as picture:
         assert picture.width > 200

@@ -13,6 +13,7 @@ import numpy as np
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path, write_json
 from glyphgen.rendering.grids import save_png, tile, to_uint8
+from glyphgen.timings import TIMINGS_DIR, load_timings, timings_table
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.device import pick_device
 
@@ -43,6 +44,15 @@ def record_fonts(args: argparse.Namespace) -> None:
     print(f"recorded {len(fonts)} fonts in {args.output}")
 
 
+def timings(args: argparse.Namespace) -> None:
+    """Print the per-stage wall-time table of the last pipeline run; optionally write it as Markdown."""
+    table = timings_table(load_timings(args.timings_dir), since=args.since)
+    print(table, end="")
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text("# Stage timings\n\n" + table, encoding="utf-8")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m glyphgen", description="glyphgen command-line tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     recorder.add_argument("-o", "--output", default="data/matplotlib_fonts.json",
                           help="the record dvc.yaml tracks (default data/matplotlib_fonts.json)")
     recorder.set_defaults(run=record_fonts)
+
+
+    timer = commands.add_parser("timings", help="per-stage wall times of the pipeline, from the stages' records")
+    timer.add_argument("--since", type=float, help="Unix time the run started: stages finished before count as skipped")
+    timer.add_argument("--timings-dir", default=str(TIMINGS_DIR), help="where stages record (default timings/)")
+    timer.add_argument("-o", "--output", help="also write the table to this Markdown file (reports/timings.md)")
+    timer.set_defaults(run=timings)
     return parser
 
 

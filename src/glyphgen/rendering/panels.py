@@ -1,12 +1,35 @@
-"""The still pictures of one model: samples from fixed noise, reconstruction pairs, and the 2-D latent manifold."""
+"""The still pictures of one model: samples from fixed noise, reconstruction pairs, and the 2-D latent manifold;
+and the grid of real test images they are compared with."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from glyphgen.models.shared.base import Generator
+from glyphgen.params import check_range
 from glyphgen.rendering.grids import tile, to_uint8
+
+
+@dataclass
+class RenderParams:
+    """params.yaml:render, read by the render and render_real stages."""
+
+    seed: int = 0  # fixes the sample-grid and morph noise, so versions of a model compare picture to picture
+    grid_columns: int = 8
+    reconstructions: int = 10
+    manifold_steps: int = 15
+    morph_steps: int = 24
+    morph_from: int = 0  # test-split indices of the two glyphs the morph walks between
+    morph_to: int = 1
+    scale: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("grid_columns", "reconstructions", "manifold_steps", "scale"):
+            check_range(getattr(self, name), 1, 100, f"params.yaml:render.{name}")
+        check_range(self.morph_steps, 2, 1000, "params.yaml:render.morph_steps")
 
 
 @torch.no_grad()
@@ -14,6 +37,12 @@ def sample_grid(generator: Generator, columns: int, seed: int) -> np.ndarray:
     """columns x columns samples from noise fixed by `seed`, so two versions of a model are drawn alike."""
     rng = torch.Generator().manual_seed(seed)
     return tile(to_uint8(generator.sample(columns * columns, generator=rng)), columns)
+
+
+def real_grid(images: torch.Tensor, columns: int, seed: int) -> np.ndarray:
+    """columns x columns real images chosen by `seed`, laid out like `sample_grid`, so they compare tile by tile."""
+    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[: columns * columns]
+    return tile(to_uint8(images[chosen]), columns)
 
 
 @torch.no_grad()

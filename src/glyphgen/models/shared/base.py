@@ -80,6 +80,18 @@ class Generator(nn.Module, abc.ABC):
         """The deterministic code of each image (the posterior mean for VAEs)."""
         raise NotImplementedError(f"{self.name} has no encoder")
 
+    def encode_sample(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A code drawn from q(z|x) for each image, so codes of many images sample the aggregate posterior.
+
+        Models with a Gaussian posterior (a `posterior(images)` method returning mean and log-variance, as
+        vae and aae have) draw from it; deterministic encoders return `encode(images)`."""
+        posterior = getattr(self, "posterior", None)
+        if posterior is None:
+            return self.encode(images)
+        mean, log_var = posterior(images)
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype).to(mean.device)
+        return mean + (0.5 * log_var).exp() * noise
+
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] from latent codes."""
         raise NotImplementedError(f"{self.name} has no decoder")
