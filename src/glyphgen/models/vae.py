@@ -34,7 +34,7 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         check_positive(self, "channels", "kernel_size", "hidden", "latent_dim", "lr", "batch_size")
-        check_non_negative(self, "levels", "kl_weight")
+        check_non_negative(self, "levels", "kl_weight", "mixture_components")
 
 
 class VAE(Generator):
