@@ -60,6 +60,9 @@ class DCGAN(AdversarialGenerator):
     steps; weight averaging and 834 steps give rough letters, and a discriminator at half the generator's
     rate (params.yaml sets discriminator_lr_ratio 0.5 for glyphs; on KMNIST it turned strokes into squiggles)
     with 1112 steps draws bold B, H, F, T, Y, L, C.
+    Measured by benchmarks/quality_vs_time.py on KMNIST (CPU seconds of one thread; FID, class entropy on
+    10,000 samples): default 484.9 / 0.376 at 30 s, 192.3 / 0.984 at 60 s, 151.0 / 0.968 at 120 s; the
+    reference made 5, 10 and 19 steps in those times (513.8 / 0.126, 484.6 / 0.000, 477.6 / 0.422).
     """
 
     name = "dcgan"
