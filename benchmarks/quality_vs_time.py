@@ -2,14 +2,18 @@
 
     dvc repro train_classifier          # the judges and the processed splits this reads
     PYTHONPATH=src python benchmarks/quality_vs_time.py [--models aae gan] [--datasets kmnist]
-        [--seconds 30 60 120 240] [--samples 10000] [--threads 0]
+        [--seconds 30 60 120 240] [--samples 10000] [--threads 0] [--clock wall|cpu]
 
 For every model, data set and preset it trains one run from scratch, as the train stage does (same seed,
 data on the device, the model's own `train_step`), and stops at each wall-clock checkpoint to score the
 model as the evaluate stage would: `finish_training` (the autoencoders' code mixture), then the judge's
 FID and class entropy on `--samples` samples. Scoring time is not counted as training time. It prints
 the table and rewrites benchmarks/quality_vs_time.md and benchmarks/quality_vs_time.png (FID against
-seconds, one line per preset). Wall-clock figures: run it on an otherwise idle machine.
+seconds, one line per preset) from benchmarks/quality_vs_time.csv, where each run replaces the rows of the
+models and data sets it measured, so models can be measured one at a time (or in parallel processes).
+`--clock wall` (the default) counts wall-clock seconds: run it on an otherwise idle machine. On a shared
+machine, `--clock cpu --threads 1` counts the CPU seconds of one thread instead, which other processes do
+not inflate.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from glyphgen.evaluation import metrics  # noqa: E402
 from glyphgen.evaluation.classifier import load_classifier, predict  # noqa: E402
 from glyphgen.evaluation.scorecard import JudgeFeatures, draw_samples  # noqa: E402
-from glyphgen.io import load_image_set  # noqa: E402
+from glyphgen.io import atomic_path, load_image_set  # noqa: E402
 from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
 from glyphgen.params import load_params  # noqa: E402
 from glyphgen.training.batches import DeviceImages  # noqa: E402
@@ -38,6 +42,7 @@ from glyphgen.training.loop import FINAL_FIT_IMAGES, finish_training  # noqa: E4
 from glyphgen.training.settings import DATASETS, run_settings  # noqa: E402
 
 HERE = Path(__file__).parent
+RESULTS = HERE / "quality_vs_time.csv"
 
 
 def configs(model: str, dataset: str) -> dict[str, object]:
@@ -53,7 +58,7 @@ def endless_batches(data: DeviceImages, batch_size: int, data_order: torch.Gener
 
 
 def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[float], samples: int,
-                      device: torch.device) -> list[dict]:
+                      device: torch.device, clock) -> list[dict]:
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")
     judge = load_classifier(f"models/{dataset}/classifier", train_set.image_size)
     test_features = JudgeFeatures.load(f"models/{dataset}/classifier").test
@@ -66,13 +71,13 @@ def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[f
     for checkpoint in sorted(checkpoints):
         model.train()
         while seconds < checkpoint:
-            started = time.perf_counter()
+            started = clock()
             images, labels = next(batches)
             with autocast(device):
                 model.train_step(images, labels, optimizers)
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            seconds += time.perf_counter() - started
+            seconds += clock() - started
             steps += 1
         finish_training(model, data, FINAL_FIT_IMAGES, seed=0)
         features, logits = predict(judge, draw_samples(model, samples, seed=0, batch_size=500))
@@ -82,7 +87,20 @@ def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[f
     return rows
 
 
-def write_report(table: pd.DataFrame, checkpoints: list[float], samples: int) -> None:
+def merge_results(rows: list[dict]) -> pd.DataFrame:
+    """This run's rows replace earlier rows of the same data set, model and preset in the CSV."""
+    new = pd.DataFrame(rows)
+    if RESULTS.exists():
+        old = pd.read_csv(RESULTS)
+        measured = set(zip(new.dataset, new.model, new.preset))
+        old = old[[key not in measured for key in zip(old.dataset, old.model, old.preset)]]
+        new = pd.concat([old, new], ignore_index=True)
+    with atomic_path(RESULTS) as tmp:
+        new.to_csv(tmp, index=False)
+    return new
+
+
+def write_report(table: pd.DataFrame) -> None:
     figure, axes = plt.subplots(1, len(table.dataset.unique()), figsize=(6 * len(table.dataset.unique()), 4.5),
                                 squeeze=False)
     for axis, (dataset, rows) in zip(axes[0], table.groupby("dataset", sort=False)):
@@ -102,13 +120,15 @@ def write_report(table: pd.DataFrame, checkpoints: list[float], samples: int) ->
     lines = [
         "# Sample quality against training time: default vs reference preset",
         "",
-        "Written by `PYTHONPATH=src python benchmarks/quality_vs_time.py` (see its docstring). Each row trains",
-        f"one run per preset for {', '.join(f'{s:g}' for s in checkpoints)} s of wall-clock training and scores",
-        f"it on {samples} samples with the data set's judge (FID: lower is better; class entropy: 1 = every",
-        "class equally often).",
+        "Written by `benchmarks/quality_vs_time.py` (see its docstring for the command). Each row trains one run",
+        "per preset for that many seconds (`clock`: wall-clock, or the CPU seconds of one thread) and scores it",
+        "on `samples` samples with the data set's judge (FID: lower is better; class entropy: 1 = every class",
+        "equally often). `default` is what params.yaml trains for the data set; `reference` the tutorial recipe.",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-        f"torch {torch.__version__}.",
+        "| data set | model | clock | threads | samples | machine | torch |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {d} | {m} | {c} | {t} | {n} | {machine} | {version} |" for (d, m, c, t, n, machine, version), _ in
+          table.groupby(["dataset", "model", "clock", "threads", "samples", "machine", "torch"], sort=False)),
         "",
         wide.reset_index().to_markdown(index=False, floatfmt=".3g"),
         "",
@@ -126,7 +146,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default, one per core)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="count wall-clock seconds, or this process's CPU seconds (use with --threads 1)")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -134,11 +157,13 @@ def main() -> None:
     for dataset in args.datasets:
         for model in args.models:
             for preset, config in configs(model, dataset).items():
-                for row in quality_over_time(model, config, dataset, args.seconds, args.samples, device):
-                    rows.append({"dataset": dataset, "model": model, "preset": preset, **row})
+                for row in quality_over_time(model, config, dataset, args.seconds, args.samples, device, clock):
+                    rows.append({"dataset": dataset, "model": model, "preset": preset, **row, "clock": args.clock,
+                                 "threads": torch.get_num_threads(), "samples": args.samples,
+                                 "machine": platform.machine(), "torch": torch.__version__})
                     print(f"{dataset:<7} {model:<8} {preset:<9} {row['seconds']:>5g} s  {row['steps']:>6} steps  "
                           f"FID {row['fid']:8.1f}  class entropy {row['class_entropy']:.3f}", flush=True)
-    write_report(pd.DataFrame(rows), args.seconds, args.samples)
+    write_report(merge_results(rows))
 
 
 if __name__ == "__main__":
