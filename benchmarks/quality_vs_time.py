@@ -1,6 +1,7 @@
 """Sample quality against training time: each model's params.yaml default against its `reference` preset.
 
     dvc repro train_classifier          # the judges and the processed splits this reads
+    PYTHONPATH=src python benchmarks/quality_vs_time.py --replot    # only redraw the .md and .png from the CSV
     PYTHONPATH=src python benchmarks/quality_vs_time.py [--models aae gan] [--datasets kmnist]
         [--seconds 30 60 120 240] [--samples 10000] [--threads 0] [--clock wall|cpu]
 
@@ -103,11 +104,13 @@ def merge_results(rows: list[dict]) -> pd.DataFrame:
 def write_report(table: pd.DataFrame) -> None:
     figure, axes = plt.subplots(1, len(table.dataset.unique()), figsize=(6 * len(table.dataset.unique()), 4.5),
                                 squeeze=False)
+    colours = {model: f"C{i}" for i, model in enumerate(table.model.unique())}  # one colour per model
     for axis, (dataset, rows) in zip(axes[0], table.groupby("dataset", sort=False)):
         for (model, preset), line in rows.groupby(["model", "preset"], sort=False):
-            axis.plot(line.seconds, line.fid, marker="o", linestyle="-" if preset == "default" else "--",
-                      label=f"{model} {preset}")
-        axis.set(title=dataset, xlabel="training seconds (wall clock)", ylabel="FID (judge features; lower is better)",
+            axis.plot(line.seconds, line.fid, marker="o", color=colours[model],
+                      linestyle="-" if preset == "default" else "--", label=f"{model} {preset}")
+        clock = "CPU seconds, one thread" if set(rows.clock) == {"cpu"} else "wall-clock seconds"
+        axis.set(title=dataset, xlabel=f"training time ({clock})", ylabel="FID (judge features; lower is better)",
                  xscale="log", yscale="log")
         axis.legend(fontsize=7, ncol=2)
     figure.tight_layout()
@@ -120,7 +123,7 @@ def write_report(table: pd.DataFrame) -> None:
     lines = [
         "# Sample quality against training time: default vs reference preset",
         "",
-        "Written by `benchmarks/quality_vs_time.py` (see its docstring for the command). Each row trains one run",
+        "Written by `benchmarks/quality_vs_time.py` (see its docstring for the command; these rows by `--models ... --datasets kmnist --seconds 30 60 120 --clock cpu --threads 1`). Each row trains one run",
         "per preset for that many seconds (`clock`: wall-clock, or the CPU seconds of one thread) and scores it",
         "on `samples` samples with the data set's judge (FID: lower is better; class entropy: 1 = every class",
         "equally often). `default` is what params.yaml trains for the data set; `reference` the tutorial recipe.",
@@ -146,10 +149,14 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default, one per core)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--replot", action="store_true", help="only rewrite the .md and .png from the CSV")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="count wall-clock seconds, or this process's CPU seconds (use with --threads 1)")
     args = parser.parse_args()
     clock = time.perf_counter if args.clock == "wall" else time.process_time
+    if args.replot:
+        write_report(pd.read_csv(RESULTS))
+        return
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
