@@ -25,6 +25,8 @@ def main() -> None:
     if config.matplotlib_fonts:
         check_matplotlib_fonts(MATPLOTLIB_FONTS_RECORD)  # what DVC sees of them (a dependency in dvc.yaml)
     faces = unique_faces(font_files(config, FONTS_DIR), config.exclude)
+    if not faces:
+        raise GlyphgenError(f"params.yaml:render_glyphs.exclude: {config.exclude} excludes every font face found")
     report, families = {}, {}
     with atomic_path(OUT) as out:
         for face in faces:

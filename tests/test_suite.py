@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from pipeline_repo import PROJECT_ROOT
 
 # One test of each kind that reads the KMNIST mirror: through tiny_models.kmnist_slice, conftest's session
@@ -17,6 +19,7 @@ NEEDS_KMNIST = [
 ]
 
 
+@pytest.mark.slow  # a second pytest, collecting the whole suite
 def test_without_the_kmnist_mirror_its_tests_skip_and_say_why(tmp_path):
     missing = tmp_path / "no-kmnist-here"
     env = {**os.environ, "GLYPHGEN_KMNIST_MIRROR": str(missing)}
