@@ -236,9 +236,9 @@ th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: right; }}
 .warning {{ color: #a00; }}
 .gallery {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 0.6em; }}
 .gallery img {{ width: 100%; max-height: none; }}
-.model {{ display: flex; gap: 1em; align-items: flex-start; flex-wrap: wrap; border-top: 1px solid #ddd;
+section.model {{ display: flex; gap: 1em; align-items: flex-start; flex-wrap: wrap; border-top: 1px solid #ddd;
           padding: 0.5em 0; }}
-.model h3 {{ width: 100%; margin: 0.2em 0; }}
+section.model h3 {{ width: 100%; margin: 0.2em 0; }}
 .figures {{ display: flex; gap: 0.8em; flex-wrap: wrap; }}
 figure {{ margin: 0; }} figcaption {{ font-size: 12px; text-align: center; }}
 img {{ max-height: 260px; image-rendering: pixelated; }}
