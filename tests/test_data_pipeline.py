@@ -22,7 +22,7 @@ def test_data_stages_reproduce_and_rerun_only_what_changed(tmp_path, kmnist_mirr
     first = repo.repro("split")
     assert first.returncode == 0, first.stderr
     assert sorted(repo.stages_run(first)) == sorted(DATA_STAGES)
-    for dataset, classes, size in [("kmnist", 10, 28), ("glyphs", 10, 64)]:
+    for dataset, classes, size in [("kmnist", 10, 28), ("glyphs", 10, 32)]:
         train = repo.image_set(f"data/processed/{dataset}/train.npz")
         test = repo.image_set(f"data/processed/{dataset}/test.npz")
         assert len(train.class_names) == classes and train.image_size == size

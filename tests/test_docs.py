@@ -33,6 +33,7 @@ RUN_IN_TINY_PIPELINE = [
     "dvc metrics show",
     "dvc plots show",
     "python -m glyphgen record-fonts",
+    "python -m glyphgen timings",
     "python -m glyphgen sample models/kmnist/gan -n 64 -o gan.png --seed 1",
     "python -m glyphgen sample models/glyphs/vae -n 1000 -o vae.npy",
     "dvc exp run -S 'pipeline.models=[vae,gan]'",
