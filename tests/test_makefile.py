@@ -13,7 +13,7 @@ def test_make_repro_runs_the_stages_with_the_venv_python_first_on_path(tmp_path)
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / ".installed").touch()  # newer than pyproject.toml: make takes the venv as built
-    dry_run = subprocess.run(["make", "-n", "repro", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "repro", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout
     repro_lines = [line for line in dry_run.splitlines() if "dvc repro" in line]
     assert len(repro_lines) == 1 and f'PATH="{venv}/bin:$PATH" dvc repro &&' in repro_lines[0], dry_run
@@ -27,7 +27,7 @@ def test_make_test_test_fast_and_bench_run_what_the_readme_says(tmp_path):
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / ".installed").touch()
-    commands = {target: subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
+    commands = {target: subprocess.run(["make", "--no-print-directory", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
                                        text=True, check=True).stdout.strip()
                 for target in ("test", "test-fast", "bench")}
     assert commands == {"test": f"{venv}/bin/python -m pytest -q",
