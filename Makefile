@@ -1,5 +1,5 @@
 # Two entry points for a fresh clone: `make repro` (the pipeline on default params) and `make test` (every test;
-# `make test-fast` leaves out the end-to-end ones marked slow).
+# `make test-fast` leaves out the ones marked slow: stage scripts, dvc repro and pytest run as processes).
 # Both create or refresh the virtual environment in .venv first.
 VENV ?= .venv
 PYTHON ?= python3

@@ -12,6 +12,8 @@ from glyphgen.io import ImageSet, save_image_set
 from pipeline_repo import PROJECT_ROOT, run_stage_recording_writes, run_stage_script
 from test_fonts import SMALL_FONTS, damaged_glyph_table
 
+pytestmark = pytest.mark.slow  # each test runs a stage script as its own process
+
 
 @pytest.mark.parametrize("stage, params, message", [
     ("render_glyphs", {"render_glyphs": {"charset": "\u3042\u3044"}},

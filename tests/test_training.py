@@ -93,11 +93,11 @@ def interrupt_after(monkeypatch, name, steps, exception):
 
 
 def kill_in_epoch_two(monkeypatch, tmp_path, images, name, **overrides):
-    """A 3-epoch run interrupted in its second epoch, leaving the checkpoint of epoch 1 in tmp_path/work."""
+    """A 2-epoch run interrupted in its second epoch, leaving the checkpoint of epoch 1 in tmp_path/work."""
     with monkeypatch.context() as patch:
         interrupt_after(patch, name, steps=8, exception=KeyboardInterrupt)
         with pytest.raises(KeyboardInterrupt):
-            run(tmp_path, images, name, epochs=3, **overrides)
+            run(tmp_path, images, name, epochs=2, **overrides)
     assert read_checkpoint(tmp_path / "work" / RESUME_NAME)["training"]["epoch"] == 1
 
 
@@ -108,16 +108,16 @@ STATE_BESIDES_WEIGHTS = {"gan": "average_generator.", "dcgan": "average_generato
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path, images, monkeypatch, name):
-    uninterrupted = run(tmp_path / "full", images, name, epochs=3)
+    uninterrupted = run(tmp_path / "full", images, name, epochs=2)
     if name in STATE_BESIDES_WEIGHTS:
         assert any(key.startswith(STATE_BESIDES_WEIGHTS[name]) for key in uninterrupted)
     kill_in_epoch_two(monkeypatch, tmp_path / "killed", images, name)
-    assert_same_weights(run(tmp_path / "killed", images, name, epochs=3), uninterrupted)
+    assert_same_weights(run(tmp_path / "killed", images, name, epochs=2), uninterrupted)
 
 
 def test_changed_params_start_afresh_instead_of_resuming(tmp_path, images, monkeypatch, capsys):
     kill_in_epoch_two(monkeypatch, tmp_path, images, "ae")
-    run(tmp_path, images, "ae", epochs=3, lr=1e-4)
+    run(tmp_path, images, "ae", epochs=2, lr=1e-4)
     assert "changed since the interrupted run (config); starting afresh" in capsys.readouterr().out
 
 
@@ -126,15 +126,15 @@ def test_changed_training_data_starts_afresh(tmp_path, images, monkeypatch, caps
     kill_in_epoch_two(monkeypatch, tmp_path / "killed", images, "ae")
     other_images = images.subset(np.arange(len(images))[::-1].copy())
     other_images.images = np.ascontiguousarray(np.flip(other_images.images, axis=2))
-    resumed = run(tmp_path / "killed", other_images, "ae", epochs=3)
+    resumed = run(tmp_path / "killed", other_images, "ae", epochs=2)
     assert "changed since the interrupted run (data); starting afresh" in capsys.readouterr().out
-    assert_same_weights(resumed, run(tmp_path / "fresh", other_images, "ae", epochs=3))
+    assert_same_weights(resumed, run(tmp_path / "fresh", other_images, "ae", epochs=2))
 
 
 def test_changed_model_code_starts_afresh(tmp_path, images, monkeypatch, capsys):
     kill_in_epoch_two(monkeypatch, tmp_path, images, "ae")
     monkeypatch.setattr(loop, "code_version", lambda name: "edited")
-    run(tmp_path, images, "ae", epochs=3)
+    run(tmp_path, images, "ae", epochs=2)
     assert "changed since the interrupted run (code); starting afresh" in capsys.readouterr().out
 
 
@@ -151,10 +151,10 @@ def test_a_corrupt_resume_checkpoint_is_discarded_with_a_warning(tmp_path, image
     kill_in_epoch_two(monkeypatch, tmp_path / "killed", images, "ae")
     resume_file = tmp_path / "killed" / "work" / RESUME_NAME
     resume_file.write_bytes(resume_file.read_bytes()[:1000])  # as a full disk leaves it
-    resumed = run(tmp_path / "killed", images, "ae", epochs=3)
+    resumed = run(tmp_path / "killed", images, "ae", epochs=2)
     assert re.search(rf"warning: {re.escape(str(resume_file))}: not a readable glyphgen checkpoint \(\w+\); "
                      rf"discarding it and starting afresh$", capsys.readouterr().err, re.MULTILINE)
-    assert_same_weights(resumed, run(tmp_path / "fresh", images, "ae", epochs=3))
+    assert_same_weights(resumed, run(tmp_path / "fresh", images, "ae", epochs=2))
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, images, monkeypatch):
@@ -238,6 +238,7 @@ def run_stage(root: Path, model: str = "gan") -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # runs stages/train.py as its own process
 def test_train_stage_end_to_end(tmp_path, images):
     write_stage_inputs(tmp_path, images, train_images=64)
     result = run_stage(tmp_path)
@@ -256,6 +257,7 @@ def resized(images, side: int):
     return dataclasses.replace(images, images=np.ascontiguousarray(images.images[:, index][:, :, index]))
 
 
+@pytest.mark.slow  # runs stages/train.py as its own process
 @pytest.mark.parametrize("model, change, message", [
     ("gan", {"hiden": 64}, "params.yaml:models.gan.kmnist: unknown key 'hiden' (expected one of: "),
     ("gan", {"latent_dim": 0}, "params.yaml:models.gan.kmnist: latent_dim: expected a value > 0, got 0"),
