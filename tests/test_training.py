@@ -115,6 +115,18 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, images, monkeypatch,
     assert_same_weights(run(tmp_path / "killed", images, name, epochs=2), uninterrupted)
 
 
+def test_a_run_killed_while_dvclive_was_writing_resumes_to_the_same_logs(tmp_path, images, monkeypatch):
+    uninterrupted = run(tmp_path / "full", images, "gan", epochs=2)
+    kill_in_epoch_two(monkeypatch, tmp_path / "killed", images, "gan")
+    live = tmp_path / "killed" / "work" / "live"
+    (live / "metrics.json").write_text('{"step": 9, "train": {"lo')  # the summary, cut short
+    with open(live / "plots" / "metrics" / "train" / "loss.tsv", "a", encoding="utf-8") as history:
+        history.write("1")  # the first digits of a row for step 1x
+    assert_same_weights(run(tmp_path / "killed", images, "gan", epochs=2), uninterrupted)
+    for log in ("metrics.json", "plots/metrics/train/loss.tsv", "plots/metrics/train/generator.tsv"):
+        assert (tmp_path / "killed" / "live" / log).read_text() == (tmp_path / "full" / "live" / log).read_text()
+
+
 def test_changed_params_start_afresh_instead_of_resuming(tmp_path, images, monkeypatch, capsys):
     kill_in_epoch_two(monkeypatch, tmp_path, images, "ae")
     run(tmp_path, images, "ae", epochs=2, lr=1e-4)

@@ -285,7 +285,20 @@ def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.O
 
 
 def forget_logs_after(live_dir: Path, step: int) -> None:
-    """Drop dvclive rows logged after the checkpoint, which the resumed run is about to log again."""
+    """Drop the dvclive rows logged after the checkpoint, which the resumed run is about to log again.
+
+    dvclive writes in place, so a run killed mid-write leaves a row cut short (it reads as a smaller step, or with
+    empty cells) or a truncated summary: keep each history's complete rows up to the checkpoint, and drop an
+    unreadable summary, which the resumed run's next read-back writes whole again.
+    """
     for history in (live_dir / "plots" / "metrics").rglob("*.tsv"):
         table = pd.read_csv(history, sep="\t")
-        table[table["step"] <= step].to_csv(history, sep="\t", index=False)
+        kept = table.notna().all(axis=1) & (table["step"] <= step)
+        table.iloc[:len(table) if kept.all() else int(kept.argmin())].to_csv(history, sep="\t", index=False)
+    summary = live_dir / "metrics.json"
+    try:
+        json.loads(summary.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pass
+    except json.JSONDecodeError:
+        summary.unlink()
