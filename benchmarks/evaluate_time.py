@@ -25,6 +25,7 @@ from glyphgen.evaluation.scorecard import (  # noqa: E402
     EvaluateConfig, JudgeFeatures, Splits, ReferenceStats, draw_samples, score_generator,
 )
 from glyphgen.io import ImageSet, load_image_set  # noqa: E402
+from glyphgen.stage import keep_freed_memory  # noqa: E402
 from glyphgen.training.checkpoint import load_generator  # noqa: E402
 from tests.doubles import PCAAutoencoder  # noqa: E402
 
@@ -59,6 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
+    keep_freed_memory()  # as every stage does
 
     train_set, test_set = load_split(args.dataset, "train"), load_split(args.dataset, "test")
     train, test = image_tensor(train_set), image_tensor(test_set)
@@ -83,9 +85,10 @@ def main() -> None:
     timed("precision/recall/dens./cov.", metrics.precision_recall_density_coverage, features.test, fake,
           config.nearest_k, reference.radius)
     timed("memorisation search (pixels)", metrics.nearest_distance,
-          samples[: config.memorisation_samples].flatten(1), train.flatten(1))
+          metrics.pixel_codes(samples[: config.memorisation_samples]), splits.train_codes)
     if generator.has_encoder:
-        timed("reconstruction", metrics.reconstruction_errors, generator.reconstruct, test, config.batch_size)
+        timed("reconstruction", metrics.reconstruction_errors, generator.reconstruct, test[: config.encoded_images],
+              config.batch_size)
     config.num_samples = args.samples
     timed(f"whole score_generator ({min(args.samples, len(test))})", score_generator, generator, judge, splits,
           reference, config)

@@ -28,8 +28,11 @@ class TrainClassifierParams:
 
 def main() -> None:
     dataset = sys.argv[1]
-    params = parse_config(TrainClassifierParams, get_section(load_params(), "train_classifier"),
-                          "params.yaml:train_classifier")
+    section = dict(get_section(load_params(), "train_classifier"))
+    epochs = get_section(section, f"epochs.{dataset}", "params.yaml:train_classifier")
+    section["classifier"] = {**(section.get("classifier") or {}), "epochs": epochs}
+    del section["epochs"]
+    params = parse_config(TrainClassifierParams, section, "params.yaml:train_classifier")
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")
     test_set = load_image_set(f"data/processed/{dataset}/test.npz")
 

@@ -66,6 +66,10 @@ def test_block_distances_equal_the_naive_ones():
     assert len(blocks) == 5  # 64 rows a block, the last one shorter
     assert torch.allclose(torch.cat(blocks).double().sqrt(), naive, rtol=1e-4)
     assert torch.allclose(metrics.nearest_distance(queries, references).double(), naive.min(dim=1).values, rtol=1e-4)
+    # Images as int8 grey levels: exact, in grey levels.
+    grey_queries, grey_references = (queries * 255).round().double(), (references * 255).round().double()
+    exact = metrics.nearest_distance(metrics.pixel_codes(queries), metrics.pixel_codes(references))
+    assert torch.allclose(exact.double(), torch.cdist(grey_queries, grey_references).min(dim=1).values, rtol=1e-6)
     points = references[:500]
     radius = metrics.kth_neighbour_radius(points, k=5)
     naive_radius = torch.cdist(points.double(), points.double()).kthvalue(6, dim=1).values

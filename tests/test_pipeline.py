@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from glyphgen.timings import load_timings
 from glyphgen.training.checkpoint import load_generator
 from pipeline_repo import PipelineRepo
 from test_docs import QUEUED, README_BLOCK, RUN_IN_TINY_PIPELINE
@@ -29,7 +30,8 @@ TINY = {
     "train.sample_count": 16,
     **{f"models.{model}.{dataset}.{budget}": value
        for model in MODELS for dataset in DATASETS for budget, value in (("epochs", 1), ("train_images", 200))},
-    "train_classifier.classifier.epochs": 1,
+    "train_classifier.epochs.kmnist": 1,
+    "train_classifier.epochs.glyphs": 1,
     "evaluate.num_samples": 200,
     "evaluate.encoded_images": 50,
     "render.manifold_steps": 4,
@@ -60,12 +62,16 @@ def test_every_stage_runs_and_writes_its_outputs(pipeline):
             # every row is scored on as many samples as the smaller of num_samples and the test split
             test_count = len(repo.image_set(f"data/processed/{dataset}/test.npz").images)
             assert scores["num_samples"] == min(TINY["evaluate.num_samples"], test_count) and scores["fid"] > 0
+            assert scores["fid_low"] <= scores["fid"] <= scores["fid_high"]
             renders = repo.path / f"reports/renders/{dataset}/{model}"
             assert (renders / "samples.png").is_file() and (renders / "morph.gif").is_file()
         assert (repo.path / f"reports/renders/{dataset}/vae/manifold.png").is_file()
         assert not (repo.path / f"reports/renders/{dataset}/gan/reconstructions.png").exists()
     markdown = (repo.path / "reports/metrics.md").read_text(encoding="utf-8")
     assert all(model in markdown for model in MODELS)
+    page = (repo.path / "reports/index.html").read_text(encoding="utf-8")
+    assert all(f'src="renders/{dataset}/real_test/samples.png"' in page for dataset in DATASETS)  # the gallery
+    assert ran <= {timing.stage for timing in load_timings(repo.path / "timings")}  # every stage timed itself
 
 
 @pytest.mark.slow

@@ -89,8 +89,10 @@ def test_leaderboard_ranks_by_fid_and_marks_the_best_of_each_column():
     assert best_models(rows, MODELS, columns["precision"]) == {"ae"}  # higher
     assert best_models(rows, MODELS, columns["density"]) == {"ae"}  # nearest the ceiling's 0.9
     assert best_models(rows, MODELS, columns["reconstruction_mse"]) == {"ae"}  # the only one with a value
+    rows.loc["vae"] = {"fid": 20.0, "coverage": 0.1}
     rows.loc["gan", "coverage"] = rows.loc["ae", "coverage"]
-    assert best_models(rows, MODELS, columns["coverage"]) == {"ae", "gan"}  # ties all marked
+    assert best_models(rows, [*MODELS, "vae"], columns["coverage"]) == {"ae", "gan"}  # ties all marked...
+    assert best_models(rows, MODELS, columns["coverage"]) == set()  # ...unless every model ties
 
 
 def test_bars_run_from_the_floor_to_the_ceiling():

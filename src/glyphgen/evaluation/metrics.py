@@ -110,30 +110,49 @@ def frechet_distance_interval(
 # Nearest neighbours: precision, recall, density, coverage; memorisation
 # ----------------------------------------------------------------------------------------------------------
 
+def pixel_codes(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] images (N x ...) as rows of int8 grey levels minus 128, for `nearest_distance`: searched on int8
+    matrix products, exact (int32 sums) and about 2.5x faster than float32 on a CPU with VNNI. Moving every
+    pixel by -128 moves both images alike, so distances (in grey levels) do not change."""
+    return images.flatten(1).mul(255).round_().sub_(128).to(torch.int8)
+
+
 def squared_distance_blocks(
     queries: torch.Tensor, references: torch.Tensor, block_bytes: int = BLOCK_BYTES,
 ) -> Iterator[tuple[slice, torch.Tensor]]:
-    """Yield (rows, block): squared distances from the query rows `rows` to every reference.
+    """Yield (rows, block): squared distances from the query rows `rows` to every reference, in float32, or
+    exactly in int32 for int8 rows (`pixel_codes`).
 
     `block` is one buffer overwritten at every step: use it before asking for the next.
     """
-    queries, references = queries.float(), references.float()
-    reference_norms = references.square().sum(dim=1)
+    exact = queries.dtype == references.dtype == torch.int8
+    if exact:  # int32 sums: at most 784 x 128^2 for a 28 px image, and int64 ones would cost a copy per block
+        query_norms = queries.int().square().sum(dim=1, dtype=torch.int32)
+        reference_norms = references.int().square().sum(dim=1, dtype=torch.int32)
+    else:
+        queries, references = queries.float(), references.float()
+        query_norms, reference_norms = queries.square().sum(dim=1), references.square().sum(dim=1)
     rows_per_block = max(1, min(len(queries), block_bytes // (4 * len(references))))
-    buffer = torch.empty(rows_per_block, len(references))
+    buffer = torch.empty(rows_per_block, len(references), dtype=reference_norms.dtype)
     for start in range(0, len(queries), rows_per_block):
-        chunk = queries[start : start + rows_per_block]
+        rows = slice(start, start + rows_per_block)
+        chunk = queries[rows]
         block = buffer[: len(chunk)]
-        torch.addmm(reference_norms, chunk, references.T, alpha=-2, out=block)  # |r|^2 - 2 q.r
-        block.add_(chunk.square().sum(dim=1, keepdim=True)).clamp_(min=0)  # + |q|^2, rounding below 0 clamped
+        if exact:  # torch's int8 matrix product, exact in int32 (a private op, on the CPU since torch 2.2)
+            torch._int_mm(chunk, references.T, out=block).mul_(-2).add_(reference_norms)  # |r|^2 - 2 q.r
+        else:
+            torch.addmm(reference_norms, chunk, references.T, alpha=-2, out=block)  # |r|^2 - 2 q.r
+        block.add_(query_norms[rows, None])  # + |q|^2
+        if not exact:
+            block.clamp_(min=0)  # float rounding can dip below 0
         yield slice(start, start + len(chunk)), block
 
 
 def nearest_distance(queries: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
-    """Distance from each query to its nearest reference."""
+    """Distance from each query to its nearest reference (float rows, or int8 rows from `pixel_codes`)."""
     nearest = torch.empty(len(queries))
     for rows, block in squared_distance_blocks(queries, references):
-        nearest[rows] = block.amin(dim=1)
+        nearest[rows] = block.amin(dim=1).float()
     return nearest.sqrt_()
 
 

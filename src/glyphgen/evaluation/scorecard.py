@@ -9,6 +9,7 @@ split's neighbour radii and distances to the train split by the evaluate_referen
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class EvaluateConfig:
     memorisation_samples: int = 2000  # samples (and test images) searched against the whole train split, in pixels
     encoded_images: int = 2000  # test images encoded for the reconstruction errors and the prior fit
     fid_bootstrap: int = 100  # resamples of the sample features for the FID's 95% interval (0: no interval)
-    batch_size: int = 250
+    batch_size: int = 1000
 
     def __post_init__(self) -> None:
         check_range(self.num_samples, 2 * self.nearest_k + 2, 10**7, "params.yaml:evaluate.num_samples")
@@ -90,6 +91,11 @@ class Splits:
     def image_size(self) -> int:
         return self.test_images.shape[-1]
 
+    @functools.cached_property
+    def train_codes(self) -> torch.Tensor:
+        """The train split as int8 rows for the memorisation search (`metrics.pixel_codes`), made once."""
+        return metrics.pixel_codes(self.train_images)
+
 
 def sample_count(config: EvaluateConfig, splits: Splits) -> int:
     """How many samples every row is scored on: FID and PRDC shift with the number of samples, so the ceiling
@@ -117,7 +123,7 @@ class ReferenceStats:
     def measure(cls, splits: Splits, config: EvaluateConfig) -> "ReferenceStats":
         some_tests = splits.test_images[_memorisation_subset(len(splits.test_images), config, salt=0)]
         return cls(metrics.kth_neighbour_radius(splits.features.test, config.nearest_k),
-                   metrics.nearest_distance(some_tests.flatten(1), splits.train_images.flatten(1)))
+                   metrics.nearest_distance(metrics.pixel_codes(some_tests), splits.train_codes))
 
     def save(self, path: str | Path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
@@ -168,7 +174,7 @@ def score_samples(
         rng = torch.Generator().manual_seed(config.seed)
         scores["fid_low"], scores["fid_high"] = metrics.frechet_distance_interval(
             features, sample_features, config.fid_bootstrap, rng)
-    sample_to_train = metrics.nearest_distance(some_samples.flatten(1), splits.train_images.flatten(1))
+    sample_to_train = metrics.nearest_distance(metrics.pixel_codes(some_samples), splits.train_codes)
     return {
         **scores,
         **metrics.precision_recall_density_coverage(features, sample_features, config.nearest_k, radius),

@@ -98,7 +98,8 @@ def rank_by_fid(rows: pd.DataFrame, models: list[str]) -> list[str]:
 
 
 def best_models(rows: pd.DataFrame, models: list[str], column: Column) -> set[str]:
-    """The models holding the best value of `column` (ties all marked); none if no model has the column."""
+    """The models holding the best value of `column` (ties all marked); none if no model has the column, or if
+    every model shares one value (several models all at 0 recall have no best)."""
     values = rows.loc[models, column.name].dropna() if column.name in rows.columns else pd.Series(dtype=float)
     if values.empty:
         return set()
@@ -108,7 +109,8 @@ def best_models(rows: pd.DataFrame, models: list[str], column: Column) -> set[st
         badness = -values
     else:
         badness = (values - rows.at[ROW_LABELS[CEILING], column.name]).abs()
-    return set(badness.index[badness == badness.min()])
+    best = set(badness.index[badness == badness.min()])
+    return best if len(best) < len(values) or len(values) == 1 else set()
 
 
 def bar_fraction(value: float, ceiling: float, floor: float, log_scale: bool = False) -> float | None:
@@ -125,12 +127,17 @@ def bar_fraction(value: float, ceiling: float, floor: float, log_scale: bool = F
     return (value - floor) / (ceiling - floor)
 
 
+def _short(value: float) -> str:
+    """Three significant digits, without exponents for the large numbers FIDs are."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _number_cell(value: float, fraction: float | None, best: bool, interval: tuple[float, float] | None) -> str:
     if pd.isna(value):
         return "<td></td>"
-    text = f"{value:.3g}"
+    text = _short(value)
     if interval is not None and not any(pd.isna(x) for x in interval):
-        text += f' <span class="ci">±{(interval[1] - interval[0]) / 2:.2g}</span>'
+        text += f' <span class="ci">±{_short((interval[1] - interval[0]) / 2)}</span>'
     if best:
         text = f"<strong>{text} ★</strong>"
     bar = ""
@@ -156,7 +163,7 @@ def leaderboard_html(rows: pd.DataFrame, models: list[str]) -> str:
                 column.name == "fid" and "fid_low" in rows.columns) else None
             fraction = bar_fraction(value, ceiling[column.name], floor[column.name], column.log_bar)
             cells.append(_number_cell(value, fraction, row in best[column.name], interval))
-        kind = "model" if rank else "reference"
+        kind = "ranked" if rank else "reference"
         body.append(f'<tr class="{kind}"><td>{rank}</td><th>{html.escape(row)}</th>{"".join(cells)}</tr>')
     notes = "".join(f"<li>{html.escape(column.note)}</li>" for column in columns if column.note)
     return (f'<table class="leaderboard"><tr><th>#</th><th>model</th>{header}</tr>{"".join(body)}</table>'
@@ -247,8 +254,9 @@ img {{ max-height: 260px; image-rendering: pixelated; }}
 <p>Every model is scored by the same judge (a CNN classifier trained per data set): FID and
 precision/recall/density/coverage on its penultimate features against the test split, class coverage of its
 predictions, and memorisation against the train split. The ceiling row scores real test images, the floor
-row per-pixel Gaussian noise around the mean training image; each bar runs from the floor (empty) to the
-ceiling (full; orange: beyond it), on a log scale for FID. ★ marks the best model of each column.
+row per-pixel Gaussian noise around the mean training image; each bar runs from the floor (empty; pink: below it)
+to the ceiling (full; orange: beyond it), on a log scale for FID; columns the reference rows lack (reconstruction,
+prior) have none. ★ marks the best model of each column.
 {links}</p>
 {"".join(overviews)}
 {"".join(details)}
