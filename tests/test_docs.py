@@ -49,7 +49,9 @@ RUN_IN_TINY_PIPELINE = [
 # - in a fresh copy of the project (this file)
 RUN_IN_A_FRESH_COPY = ["dvc dag --mermaid", "dvc add data/fonts/MyFont.ttf"]
 # - by `dvc repro` itself: the command of a stage, checked against dvc.yaml (this file)
-STAGE_COMMANDS = {"python stages/train.py --dataset kmnist --model vae": "train@kmnist-vae"}
+STAGE_COMMANDS = {"python stages/train.py --dataset kmnist --model vae": "train@kmnist-vae",
+                  "python stages/evaluate.py kmnist vae": "evaluate@kmnist-vae",
+                  "python stages/train_classifier.py kmnist": "train_classifier@kmnist"}
 # Too costly to run in a test: each is checked another way.
 QUEUED = [  # re-train the judges, re-evaluate every run or train at full budgets: `dvc exp run --queue` checks
     # that DVC accepts every override (test_pipeline.py)
@@ -64,7 +66,7 @@ NOT_RUN = {
     "make test-fast": "part of the test suite; `make -n test-fast` is checked (test_makefile.py)",
     "make bench": "minutes of timing; `make -n bench` is checked (test_makefile.py)",
     "PYTHONPATH=src python benchmarks/train_throughput.py": "minutes of timing, a figure to read, not a test",
-    "PYTHONPATH=src python benchmarks/evaluate_time.py": "minutes of timing, a figure to read, not a test",
+    "PYTHONPATH=src python benchmarks/evaluate_time.py --dataset kmnist --model dcgan [--samples 10000]": "minutes of timing, a figure to read, not a test",
 }
 
 
