@@ -86,6 +86,14 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, rea
     return real + fake
 
 
+def discriminator_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The share of real inputs the discriminator calls real (logit above 0, probability above 0.5) and of
+    generated ones it calls generated; detached device scalars, so the loop averages them with the losses and
+    reads them back only every `log_every` steps (no host sync per step)."""
+    return {"d_accuracy_real": (real_logits.detach() > 0).float().mean(),
+            "d_accuracy_fake": (fake_logits.detach() <= 0).float().mean()}
+
+
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating loss: the generator maximises log D(fake) rather than minimising log(1 - D(fake))."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
