@@ -9,6 +9,7 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.classifier import image_tensor, predict
 from glyphgen.evaluation.scorecard import (
+    draw_samples,
     EvaluateConfig, Splits, ReferenceStats, sample_count, score_generator, score_references, score_samples,
 )
 from glyphgen.params import parse_config
@@ -223,3 +224,10 @@ def test_bad_evaluate_params_name_the_key():
         parse_config(EvaluateConfig, {"nearest_k": 0}, "params.yaml:evaluate")
     with pytest.raises(GlyphgenError, match="unknown key 'samples'"):
         parse_config(EvaluateConfig, {"samples": 10}, "params.yaml:evaluate")
+
+
+def test_samples_with_nan_pixels_are_a_clear_error_not_an_eigensolver_crash(kmnist_test):
+    images = image_tensor(kmnist_test)[:50].clone()
+    images[3, 0, 5, 5] = float("nan")  # a diverged generator
+    with pytest.raises(GlyphgenError, match="noisy_copies: 1 of 50 samples hold NaN"):
+        draw_samples(NoisyCopies(images, noise_std=0.0), count=50, seed=0, batch_size=20)

@@ -145,7 +145,12 @@ def draw_samples(generator: Generator, count: int, seed: int, batch_size: int) -
     rng = torch.Generator().manual_seed(seed)
     batches = [generator.sample(min(batch_size, count - start), generator=rng).float().cpu()
                for start in range(0, count, batch_size)]
-    return torch.cat(batches)
+    samples = torch.cat(batches)
+    if not torch.isfinite(samples).all():  # else the judge's features are NaN and FID fails in an eigensolver
+        bad = int((~torch.isfinite(samples)).flatten(1).any(dim=1).sum())
+        raise GlyphgenError(f"{generator.name}: {bad} of {count} samples hold NaN or infinite pixels "
+                            "(the weights diverged; retrain with a lower learning rate)")
+    return samples
 
 
 def pixel_noise_samples(train_images: torch.Tensor, count: int, seed: int) -> torch.Tensor:
