@@ -1,0 +1,170 @@
+"""Retraining from CI and scaling out, on this machine: the workflows are checked by actionlint and only call the
+scripts; the scripts run for real on the tiny pipeline (one data set, one model) in git clones that share one
+local DVC remote, as CI jobs and teammates do."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline_repo import PROJECT_ROOT, PipelineRepo
+from test_pipeline import TINY
+from tiny_models import kmnist_slice
+
+WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
+# The tiny pipeline of test_pipeline.py cut to one data set and one model (the glyph data stages still run, on
+# two letters), one thread per stage: the tests below run several pipelines at once.
+ONE_RUN = {**TINY, "pipeline.datasets": ["kmnist"], "pipeline.models": ["ae"], "render_glyphs.charset": "AB",
+           "augment_glyphs.n_samples": 40, "models.ae.kmnist.epochs": 1, "models.ae.kmnist.train_images": 200,
+           "train.threads": 1}
+# What a workflow's `run` steps may do besides calling the scripts: set up, activate and publish.
+PLUMBING = ("make venv", ". .venv/bin/activate", "cat comparison/report.md", "cml comment", "echo \"stages=")
+
+
+def actionlint() -> str:
+    found = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+    if found is None:
+        pytest.skip("actionlint not installed (pip install -e '.[dev]')")
+    return found
+
+
+def test_the_workflows_pass_actionlint():
+    checked = subprocess.run([actionlint(), *map(str, sorted(WORKFLOWS.glob("*.yml")))], capture_output=True,
+                             text=True, cwd=PROJECT_ROOT)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("workflow, script", [("retrain.yml", "scripts/retrain.sh"),
+                                              ("fanout.yml", "scripts/fanout.sh")])
+def test_the_workflows_steps_only_set_up_call_the_scripts_and_publish(workflow, script):
+    jobs = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))["jobs"]
+    lines = [line.strip() for job in jobs.values() for step in job["steps"] for line in step.get("run", "").splitlines()]
+    assert any(line.startswith(script) for line in lines)
+    assert [line for line in lines if line and not line.startswith(("scripts/", *PLUMBING))] == []
+
+
+def test_the_retrain_workflow_keeps_secrets_in_the_environment():
+    text = (WORKFLOWS / "retrain.yml").read_text(encoding="utf-8")
+    secrets = re.findall(r"^\s*(\w+): \$\{\{ secrets\.(\w+) \}\}", text, re.MULTILINE)
+    assert {name for name, _ in secrets} >= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REPO_TOKEN"}
+    assert "set -x" not in (PROJECT_ROOT / "scripts/retrain.sh").read_text(encoding="utf-8")
+
+
+def run_script(repo: PipelineRepo, command: str) -> subprocess.CompletedProcess:
+    ran = repo.shell(command, timeout=900)
+    assert ran.returncode == 0, f"{command}\n{ran.stdout[-4000:]}{ran.stderr[-4000:]}"
+    return ran
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """The tiny pipeline committed, run by scripts/retrain.sh (against itself) and pushed to the remote beside it."""
+    kmnist_slice(0)  # skips without the KMNIST mirror
+    root = tmp_path_factory.mktemp("ci")
+    repo = PipelineRepo(root / "base")
+    repo.set_params(ONE_RUN)
+    repo.commit("tiny params")
+    first = run_script(repo, "scripts/retrain.sh HEAD")
+    assert "train@kmnist-ae" in repo.stages_run(first)
+    repo.commit("base: dvc.lock of the tiny run")
+    return root, repo
+
+
+def metric_row(report: str, path: str, metric: str) -> list[float]:
+    """The numbers of `dvc metrics diff --md`'s row for one metric: old, new, change."""
+    for line in report.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[:2] == [path, metric]:
+            return [float(cell) for cell in cells[2:]]
+    raise AssertionError(f"no row for {path} {metric} in\n{report}")
+
+
+@pytest.mark.slow
+def test_a_fresh_clone_pulls_the_trained_models_and_repro_trains_nothing(stored):
+    root, base = stored
+    teammate = PipelineRepo.clone_of(base, root / "teammate")
+    for command in ("dvc pull", "dvc status"):
+        run_script(teammate, command)
+    assert teammate.status() == {}
+    again = run_script(teammate, "dvc repro")
+    assert teammate.stages_run(again) == []
+    assert (teammate.path / "models/kmnist/ae/model.pt").read_bytes() == \
+        (base.path / "models/kmnist/ae/model.pt").read_bytes()
+
+
+@pytest.mark.slow
+def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_and_trains_nothing(stored):
+    root, base = stored
+    base_rev = base.git_output("rev-parse", "HEAD").strip()
+    change = PipelineRepo.clone_of(base, root / "change")
+    change.set_params({"models.ae.kmnist.epochs": 2})
+    change.commit("two epochs")
+    ran = run_script(change, f"scripts/retrain.sh {base_rev}")
+    assert "train@kmnist-ae" in change.stages_run(ran)
+
+    report = (change.path / "comparison/report.md").read_text(encoding="utf-8")
+    assert "models.ae.kmnist.epochs" in report  # dvc params diff
+    before, after = (repo.metrics("metrics/kmnist/ae.json")["fid"] for repo in (base, change))
+    assert metric_row(report, "metrics/kmnist/ae.json", "fid")[:2] == pytest.approx([before, after], abs=1e-4)
+    assert "| dataset " in report  # the report's own table
+    grids = re.findall(r"!\[kmnist/ae (?:before|after)\]\(([^)]+)\)", report)
+    assert grids == ["grids/kmnist-ae-base.png", "grids/kmnist-ae-new.png"]
+    old, new = ((change.path / "comparison" / grid).read_bytes() for grid in grids)
+    assert old == (base.path / "reports/renders/kmnist/ae/samples.png").read_bytes() != new
+
+    rerun = PipelineRepo.clone_of(change, root / "rerun")  # the same commit on a fresh CI machine
+    again = run_script(rerun, f"scripts/retrain.sh {base_rev}")
+    assert rerun.stages_run(again) == [] and "is cached" in again.stdout
+    assert rerun.metrics("metrics/kmnist/ae.json") == change.metrics("metrics/kmnist/ae.json")
+
+
+@pytest.mark.slow
+def test_fanout_trains_each_run_in_its_own_clone_and_a_third_finishes_without_training(stored):
+    root, base = stored
+    base_rev = base.git_output("rev-parse", "HEAD").strip()
+    change = PipelineRepo.clone_of(base, root / "fanout")
+    change.set_params({"pipeline.models": ["ae", "gan"], "train.seed": 1})  # two train runs to make
+    change.commit("a second model, another seed")
+    listed = run_script(change, "scripts/fanout.sh stages")
+    stages = json.loads(listed.stdout)
+    assert stages == ["train@kmnist-ae", "train@kmnist-gan"]
+    for number, stage in enumerate(stages):
+        job = PipelineRepo.clone_of(change, root / f"job{number}")
+        assert job.stages_run(run_script(job, f"scripts/fanout.sh train {stage}")) == [stage]
+    finish = PipelineRepo.clone_of(change, root / "finish")
+    finished = run_script(finish, f"scripts/retrain.sh {base_rev}")
+    ran = finish.stages_run(finished)
+    assert not [stage for stage in ran if stage.startswith("train")], ran
+    assert {"evaluate@kmnist-gan", "render@kmnist-gan", "report"} <= set(ran)
+    assert "kmnist/gan" in (finish.path / "comparison/report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_queued_experiments_run_on_two_workers(stored):
+    root, base = stored
+    lab = PipelineRepo.clone_of(base, root / "queue")
+    run_script(lab, "dvc pull")
+    for epochs in (2, 3):
+        run_script(lab, f"dvc exp run --queue -S models.ae.kmnist.epochs={epochs} -S train.threads=1")
+    run_script(lab, "dvc queue start -j 2")
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        status = run_script(lab, "dvc queue status").stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(5)
+    assert status.count("Success") == 2, status
+    shown = run_script(lab, "dvc exp show --csv").stdout
+    rows = [row for row in csv.DictReader(io.StringIO(shown)) if row["Experiment"]]
+    assert sorted(row["models.ae.kmnist.epochs"] for row in rows) == ["2", "3"]
+    assert all(float(row["metrics/kmnist/ae.json:fid"]) > 0 for row in rows)
