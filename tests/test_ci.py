@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from pipeline_repo import PROJECT_ROOT, PipelineRepo
+from test_docs import REMOTE_SETUP, RUN_IN_CLONES
 from test_pipeline import TINY
 from tiny_models import kmnist_slice
 
@@ -34,7 +35,7 @@ PLUMBING = ("make venv", ". .venv/bin/activate", "cat comparison/report.md", "cm
 def actionlint() -> str:
     found = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
     if found is None:
-        pytest.skip("actionlint not installed (pip install -e '.[dev]')")
+        pytest.skip("actionlint not installed (pip install -e '.[lint]'; see pyproject.toml)")
     return found
 
 
@@ -93,10 +94,11 @@ def metric_row(report: str, path: str, metric: str) -> list[float]:
 def test_a_fresh_clone_pulls_the_trained_models_and_repro_trains_nothing(stored):
     root, base = stored
     teammate = PipelineRepo.clone_of(base, root / "teammate")
-    for command in ("dvc pull", "dvc status"):
-        run_script(teammate, command)
+    pull, status, repro = RUN_IN_CLONES[:3]
+    run_script(teammate, pull)
+    assert "up to date" in run_script(teammate, status).stdout.lower()
     assert teammate.status() == {}
-    again = run_script(teammate, "dvc repro")
+    again = run_script(teammate, repro)
     assert teammate.stages_run(again) == []
     assert (teammate.path / "models/kmnist/ae/model.pt").read_bytes() == \
         (base.path / "models/kmnist/ae/model.pt").read_bytes()
@@ -105,11 +107,11 @@ def test_a_fresh_clone_pulls_the_trained_models_and_repro_trains_nothing(stored)
 @pytest.mark.slow
 def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_and_trains_nothing(stored):
     root, base = stored
-    base_rev = base.git_output("rev-parse", "HEAD").strip()
+    retrain = RUN_IN_CLONES[3]  # against HEAD~1: the base, one commit back
     change = PipelineRepo.clone_of(base, root / "change")
     change.set_params({"models.ae.kmnist.epochs": 2})
     change.commit("two epochs")
-    ran = run_script(change, f"scripts/retrain.sh {base_rev}")
+    ran = run_script(change, retrain)
     assert "train@kmnist-ae" in change.stages_run(ran)
 
     report = (change.path / "comparison/report.md").read_text(encoding="utf-8")
@@ -123,7 +125,7 @@ def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_an
     assert old == (base.path / "reports/renders/kmnist/ae/samples.png").read_bytes() != new
 
     rerun = PipelineRepo.clone_of(change, root / "rerun")  # the same commit on a fresh CI machine
-    again = run_script(rerun, f"scripts/retrain.sh {base_rev}")
+    again = run_script(rerun, retrain)
     assert rerun.stages_run(again) == [] and "is cached" in again.stdout
     assert rerun.metrics("metrics/kmnist/ae.json") == change.metrics("metrics/kmnist/ae.json")
 
@@ -131,18 +133,19 @@ def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_an
 @pytest.mark.slow
 def test_fanout_trains_each_run_in_its_own_clone_and_a_third_finishes_without_training(stored):
     root, base = stored
-    base_rev = base.git_output("rev-parse", "HEAD").strip()
+    stages_command, data_command, train_command = RUN_IN_CLONES[4:7]
     change = PipelineRepo.clone_of(base, root / "fanout")
     change.set_params({"pipeline.models": ["ae", "gan"], "train.seed": 1})  # two train runs to make
     change.commit("a second model, another seed")
-    listed = run_script(change, "scripts/fanout.sh stages")
-    stages = json.loads(listed.stdout)
+    stages = json.loads(run_script(change, stages_command).stdout)
     assert stages == ["train@kmnist-ae", "train@kmnist-gan"]
+    data_job = run_script(PipelineRepo.clone_of(change, root / "data"), data_command)
+    assert PipelineRepo.stages_run(data_job) == []  # the data sets were in the remote already
     for number, stage in enumerate(stages):
         job = PipelineRepo.clone_of(change, root / f"job{number}")
-        assert job.stages_run(run_script(job, f"scripts/fanout.sh train {stage}")) == [stage]
+        assert job.stages_run(run_script(job, train_command.replace("train@kmnist-ae", stage))) == [stage]
     finish = PipelineRepo.clone_of(change, root / "finish")
-    finished = run_script(finish, f"scripts/retrain.sh {base_rev}")
+    finished = run_script(finish, RUN_IN_CLONES[3])
     ran = finish.stages_run(finished)
     assert not [stage for stage in ran if stage.startswith("train")], ran
     assert {"evaluate@kmnist-gan", "render@kmnist-gan", "report"} <= set(ran)
@@ -153,18 +156,34 @@ def test_fanout_trains_each_run_in_its_own_clone_and_a_third_finishes_without_tr
 def test_queued_experiments_run_on_two_workers(stored):
     root, base = stored
     lab = PipelineRepo.clone_of(base, root / "queue")
+    first, second, start, status_command, show = RUN_IN_CLONES[7:]
     run_script(lab, "dvc pull")
-    for epochs in (2, 3):
-        run_script(lab, f"dvc exp run --queue -S models.ae.kmnist.epochs={epochs} -S train.threads=1")
-    run_script(lab, "dvc queue start -j 2")
+    for queue in (first, second):
+        run_script(lab, queue)
+    run_script(lab, start)
     deadline = time.time() + 600
     while time.time() < deadline:
-        status = run_script(lab, "dvc queue status").stdout
+        status = run_script(lab, status_command).stdout
         if not re.search(r"\b(Queued|Running)\b", status):
             break
         time.sleep(5)
     assert status.count("Success") == 2, status
-    shown = run_script(lab, "dvc exp show --csv").stdout
+    shown = run_script(lab, show).stdout
     rows = [row for row in csv.DictReader(io.StringIO(shown)) if row["Experiment"]]
     assert sorted(row["models.ae.kmnist.epochs"] for row in rows) == ["2", "3"]
     assert all(float(row["metrics/kmnist/ae.json:fid"]) > 0 for row in rows)
+
+
+@pytest.mark.slow  # dvc as a process
+def test_the_documented_remotes_are_accepted_by_dvc(tmp_path):
+    repo = PipelineRepo(tmp_path / "copy")
+    for command in REMOTE_SETUP:
+        run_script(repo, command)
+    listed = run_script(repo, "dvc remote list").stdout
+    assert "/mnt/team/glyphgen-dvc" in listed and "s3://my-bucket/glyphgen" in listed
+    assert "endpointurl = https://minio.example.com" in (repo.path / ".dvc/config").read_text(encoding="utf-8")
+
+
+def test_the_s3_extra_installs_dvcs_s3_plugin():
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^s3 = \["dvc-s3[>=]', pyproject, re.MULTILINE)
