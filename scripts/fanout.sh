@@ -18,13 +18,13 @@ case ${1:-} in
     ;;
   data)
     dvc pull "${remote[@]}" --run-cache --allow-missing split
-    dvc repro split
+    dvc repro --pull split
     dvc push "${remote[@]}" --run-cache split
     ;;
   train)
     stage=${2:?usage: scripts/fanout.sh train train@<dataset>-<model>}
     dvc pull "${remote[@]}" --run-cache --allow-missing --with-deps "$stage"
-    dvc repro --single-item "$stage"
+    dvc repro --pull --single-item "$stage"
     dvc push "${remote[@]}" --run-cache "$stage"
     ;;
   *)

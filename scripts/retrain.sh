@@ -26,12 +26,12 @@ done
 
 # What the remote has: the outputs of every unchanged stage, and the run cache, from which `dvc repro` restores a
 # stage it has seen run with the same command, deps and params instead of running it again (a re-run of this
-# script, another machine's job of the fan-out).
+# script, another machine's job of the fan-out); --pull fetches such a run's outputs, which `dvc pull` leaves.
 dvc pull "${remote[@]}" --run-cache --allow-missing
 if [ ${#overrides[@]} -gt 0 ]; then
-  dvc exp run "${overrides[@]}"
+  dvc exp run --pull "${overrides[@]}"
 else
-  dvc repro
+  dvc repro --pull
 fi
 dvc push "${remote[@]}" --run-cache
 python scripts/compare_revisions.py "$base" "$out" "${remote[@]}"
