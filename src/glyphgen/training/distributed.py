@@ -109,10 +109,14 @@ def average_across_ranks(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
-def gather_rng_states() -> list[torch.Tensor]:
-    """Every rank's torch RNG state, in rank order, so a resumed rank draws what it would have drawn."""
-    states: list[torch.Tensor] = [torch.empty(0)] * dist.get_world_size()
-    dist.all_gather_object(states, torch.get_rng_state())
+def gather_rng_states() -> list[dict[str, torch.Tensor]]:
+    """Every rank's RNG states (the CPU's, and its GPU's), in rank order, so a resumed rank draws what it would
+    have drawn."""
+    own = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and dist.get_backend() == "nccl":
+        own["cuda"] = torch.cuda.get_rng_state()
+    states: list[dict[str, torch.Tensor]] = [{}] * dist.get_world_size()
+    dist.all_gather_object(states, own)
     return states
 
 

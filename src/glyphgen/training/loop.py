@@ -294,10 +294,8 @@ def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.O
             model.load_state_dict(checkpoint["state_dict"])
             for name, optimizer in optimizers.items():
                 optimizer.load_state_dict(training["optimizers"][name])
-            torch.set_rng_state(training["rng"]["ranks"][rank.rank] if rank.world_size > 1 else training["rng"]["torch"])
+            restore_rng(training["rng"], rank)
             data_order.set_state(training["rng"]["data_order"])
-            if "cuda" in training["rng"] and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(training["rng"]["cuda"])
             if rank.is_main:
                 forget_logs_after(work_dir / "live", training["step"])
                 print(f"resuming {work_dir} from epoch {training['epoch']} (step {training['step']})")
@@ -313,6 +311,18 @@ def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.O
         work_dir.mkdir(parents=True)
     barrier()
     return 0, 0, 0.0
+
+
+def restore_rng(rng: dict[str, Any], rank: Rank) -> None:
+    if "ranks" in rng:  # a distributed run: this rank's own noise, on the CPU and on its GPU
+        own = rng["ranks"][rank.rank]
+        torch.set_rng_state(own["torch"])
+        if "cuda" in own:
+            torch.cuda.set_rng_state(own["cuda"])
+        return
+    torch.set_rng_state(rng["torch"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def forget_logs_after(live_dir: Path, step: int) -> None:
