@@ -21,7 +21,7 @@ from tiny_models import kmnist_slice
 
 # The losses are means over the global batch either way; two ranks sum their halves' gradients in another order
 # than one process sums the whole batch's, so the curves agree to float32 rounding, grown over the steps.
-LOSS_TOLERANCE = 1e-4
+LOSS_TOLERANCE = 1e-5  # measured: 1.8e-7 (8 logged steps, ae, 2 ranks of 16 images vs 1 of 32)
 
 
 def train_stage(root: Path, model: str, processes: int, **section) -> subprocess.Popen:
@@ -80,11 +80,14 @@ def test_a_killed_two_rank_gan_resumes_to_the_weights_of_an_uninterrupted_run(tm
     assert_same_weights(whole, resumed)
 
 
-def test_more_than_one_machine_needs_the_rendezvous(monkeypatch):
-    monkeypatch.delenv("GLYPHGEN_RDZV_ENDPOINT", raising=False)
-    with pytest.raises(GlyphgenError, match="nnodes is 2: set GLYPHGEN_RDZV_ENDPOINT"):
-        torchrun_command(DistributedConfig(nproc_per_node=4, nnodes=2), ["stages/train.py"])
+def test_more_than_one_machine_needs_node_0s_address_and_the_node_rank(monkeypatch):
+    two_machines = DistributedConfig(nproc_per_node=4, nnodes=2)
     monkeypatch.setenv("GLYPHGEN_RDZV_ENDPOINT", "head:29400")
-    command = torchrun_command(DistributedConfig(nproc_per_node=4, nnodes=2), ["stages/train.py"])
-    assert "--rdzv-endpoint=head:29400" in command and command[-1] == "stages/train.py"
+    monkeypatch.delenv("GLYPHGEN_NODE_RANK", raising=False)
+    with pytest.raises(GlyphgenError, match="nnodes is 2: set GLYPHGEN_RDZV_ENDPOINT to host:port on node 0"):
+        torchrun_command(two_machines, ["stages/train.py"])
+    monkeypatch.setenv("GLYPHGEN_NODE_RANK", "1")
+    command = torchrun_command(two_machines, ["stages/train.py"])
+    assert {"--node-rank=1", "--master-addr=head", "--master-port=29400"} <= set(command)
+    assert command[-1] == "stages/train.py"
     assert "--standalone" in torchrun_command(DistributedConfig(nproc_per_node=2), ["stages/train.py"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -29,7 +30,7 @@ from glyphgen.params import check_positive
 @dataclass
 class DistributedConfig:
     nproc_per_node: int = 1  # processes on each machine: one per GPU, or a few on a CPU
-    nnodes: int = 1  # machines; more than one needs GLYPHGEN_RDZV_ENDPOINT (host:port of the rendezvous)
+    nnodes: int = 1  # machines; more than one needs GLYPHGEN_RDZV_ENDPOINT and GLYPHGEN_NODE_RANK (README)
 
     def __post_init__(self) -> None:
         check_positive(self, "nproc_per_node", "nnodes")
@@ -57,18 +58,21 @@ class Rank:
 
 
 def torchrun_command(config: DistributedConfig, argv: list[str]) -> list[str]:
-    """This script again, under torchrun: a free local port on one machine, the shared rendezvous on several."""
+    """This script again, under torchrun: a free local port on one machine; on several, node 0 (the machine that
+    runs `dvc repro`, where rank 0 writes the outputs) at GLYPHGEN_RDZV_ENDPOINT and this machine's
+    GLYPHGEN_NODE_RANK (torchrun's static rendezvous, which keeps node 0 where it is told)."""
     command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={config.nproc_per_node}",
                f"--nnodes={config.nnodes}"]
     if config.nnodes == 1:
         command.append("--standalone")
     else:
-        endpoint = os.environ.get("GLYPHGEN_RDZV_ENDPOINT")
-        if not endpoint:
+        host, _, port = os.environ.get("GLYPHGEN_RDZV_ENDPOINT", "").rpartition(":")
+        node_rank = os.environ.get("GLYPHGEN_NODE_RANK", "")
+        if not (host and port.isdigit() and node_rank.isdigit()):
             raise GlyphgenError(f"params.yaml:train.distributed.nnodes is {config.nnodes}: set GLYPHGEN_RDZV_ENDPOINT "
-                                "to host:port of a machine every node reaches (torchrun's rendezvous)")
-        command += ["--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}",
-                    f"--rdzv-id={os.environ.get('GLYPHGEN_RDZV_ID', 'glyphgen')}"]
+                                "to host:port on node 0 (the machine running dvc repro) and GLYPHGEN_NODE_RANK to "
+                                "0 there and 1, 2, ... on the others")
+        command += [f"--node-rank={node_rank}", f"--master-addr={host}", f"--master-port={port}"]
     return [*command, *argv]
 
 
@@ -118,6 +122,15 @@ def gather_rng_states() -> list[dict[str, torch.Tensor]]:
     states: list[dict[str, torch.Tensor]] = [{}] * dist.get_world_size()
     dist.all_gather_object(states, own)
     return states
+
+
+def from_main(value: Any) -> Any:
+    """Rank 0's value on every rank (a checkpoint rank 0 read from its disk); the value itself in one process."""
+    if not dist.is_initialized():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def barrier() -> None:

@@ -44,8 +44,8 @@ from glyphgen.rendering.grids import save_png, tile, to_uint8
 from glyphgen.training.batches import DeviceImages
 from glyphgen.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
 from glyphgen.training.device import autocast, pick_device, place, seed_everything
-from glyphgen.training.distributed import (DistributedConfig, Rank, average_across_ranks, barrier, gather_rng_states,
-                                           share_gradients, start)
+from glyphgen.training.distributed import (DistributedConfig, Rank, average_across_ranks, barrier, from_main,
+                                           gather_rng_states, share_gradients, start)
 
 RESUME_NAME = "resume.pt"
 
@@ -286,8 +286,9 @@ def read_resume_state(path: Path) -> dict[str, Any] | None:
 
 def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.Optimizer],
            data_order: torch.Generator, run: str, rank: Rank = Rank()) -> tuple[int, int, float]:
-    """Restore the work folder's checkpoint when it belongs to this run; return (epoch, step, seconds) done."""
-    checkpoint = read_resume_state(work_dir / RESUME_NAME)
+    """Restore the work folder's checkpoint when it belongs to this run; return (epoch, step, seconds) done.
+    Rank 0 alone reads and writes the work folder, so the other ranks need not share its disk."""
+    checkpoint = from_main(read_resume_state(work_dir / RESUME_NAME) if rank.is_main else None)
     if checkpoint is not None:
         training = checkpoint["training"]
         if training["run"] == run:
@@ -304,12 +305,10 @@ def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.O
         changed = ", ".join(key for key in sorted(now) if before.get(key) != now[key])
         if rank.is_main:
             print(f"{work_dir}: changed since the interrupted run ({changed}); starting afresh")
-    barrier()  # every rank has read the checkpoint before rank 0 clears the folder
     if rank.is_main:
         if work_dir.exists():
             shutil.rmtree(work_dir)
         work_dir.mkdir(parents=True)
-    barrier()
     return 0, 0, 0.0
 
 
