@@ -29,7 +29,8 @@ ONE_RUN = {**TINY, "pipeline.datasets": ["kmnist"], "pipeline.models": ["ae"], "
            "augment_glyphs.n_samples": 40, "models.ae.kmnist.epochs": 1, "models.ae.kmnist.train_images": 200,
            "train.threads": 1}
 # What a workflow's `run` steps may do besides calling the scripts: set up, activate and publish.
-PLUMBING = ("make venv", ". .venv/bin/activate", "cat comparison/report.md", "cml comment update", "echo \"stages=")
+PLUMBING = ("make venv", ". .venv/bin/activate", "cat comparison/report.md", "cml comment update", "echo \"stages=",
+            "# shellcheck")
 
 
 def actionlint() -> str:
