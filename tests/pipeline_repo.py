@@ -41,6 +41,21 @@ class PipelineRepo:
         self.git("add", "-A")
         self.git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "project copy")
 
+    @classmethod
+    def clone_of(cls, origin: "PipelineRepo", path: Path) -> "PipelineRepo":
+        """A `git clone` of origin: its commits and none of its DVC outputs, as a teammate or a CI job gets it.
+        Beside origin, it shares origin's DVC remote (the local folder the config names, relative to the clone)."""
+        subprocess.run(["git", "clone", "-q", str(origin.path), str(path)], check=True, capture_output=True)
+        clone = cls.__new__(cls)
+        clone.path = path
+        return clone
+
+    def commit(self, message: str) -> str:
+        """Commit every change; return the commit's hash."""
+        self.git("add", "-A")
+        self.git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message)
+        return self.git_output("rev-parse", "HEAD").strip()
+
     def git(self, *args: str) -> None:
         subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True)
 

@@ -48,6 +48,27 @@ RUN_IN_TINY_PIPELINE = [
 ]
 # - in a fresh copy of the project (this file)
 RUN_IN_A_FRESH_COPY = ["dvc dag --mermaid", "dvc add data/fonts/MyFont.ttf"]
+# - in git clones of the tiny pipeline sharing one local DVC remote, as teammates and CI jobs (test_ci.py)
+RUN_IN_CLONES = [
+    "dvc pull",  # a teammate's fresh clone: then nothing to do, nothing trained
+    "dvc status",
+    "dvc repro",
+    "scripts/retrain.sh HEAD~1",  # a change, then the same commit again on a fresh machine, then the fan-out's end
+    "scripts/fanout.sh stages",
+    "scripts/fanout.sh data",
+    "scripts/fanout.sh train train@kmnist-ae",
+    "dvc exp run --queue -S models.ae.kmnist.epochs=2 -S train.threads=1",
+    "dvc exp run --queue -S models.ae.kmnist.epochs=3 -S train.threads=1",
+    "dvc queue start -j 2",
+    "dvc queue status",
+    "dvc exp show --csv",
+]
+# - in a fresh copy, where they only write .dvc/config (test_ci.py)
+REMOTE_SETUP = [
+    "dvc remote add -d shared /mnt/team/glyphgen-dvc",
+    "dvc remote add -d storage s3://my-bucket/glyphgen",
+    "dvc remote modify storage endpointurl https://minio.example.com",
+]
 # - by `dvc repro` itself: the command of a stage, checked against dvc.yaml (this file)
 STAGE_COMMANDS = {"python stages/train.py --dataset kmnist --model vae": "train@kmnist-vae",
                   "python stages/evaluate.py kmnist vae": "evaluate@kmnist-vae"}
@@ -57,8 +78,11 @@ QUEUED = [  # re-train the judges, re-evaluate every run or train at full budget
     "dvc exp run -S train_classifier.epochs.kmnist=5",
     "dvc exp run -S evaluate.num_samples=5000 -S render.seed=1",
     "dvc exp run $(grep -v '^#' params-gpu.txt | sed 's/^/-S /')",
+    "dvc exp run --queue -S train.device=cuda:1 -S models.vae.kmnist.epochs=30",  # (queued twice: `--queue` is idempotent)
+    "dvc exp run -S train.distributed.nproc_per_node=4",  # four ranks; two ranks are trained in test_distributed.py
 ]
 NOT_RUN = {
+    "pip install -e '.[s3]'": "installs dvc-s3 from the registry; test_ci.py checks that the extra names it",
     "make repro": "the whole default pipeline; `make -n repro` is checked (test_makefile.py)",
     "dvc repro": "the whole default pipeline, as `make repro` runs it; the tiny pipeline runs it on small params",
     "make test": "the test suite itself; `make -n test` is checked (test_makefile.py)",
@@ -93,8 +117,8 @@ def documented_commands() -> dict[str, set[str]]:
 
 
 def test_every_documented_command_is_run_by_a_test_or_says_why_not():
-    run_or_checked = [*README_BLOCK, *RUN_IN_TINY_PIPELINE, *RUN_IN_A_FRESH_COPY, *STAGE_COMMANDS, *QUEUED,
-                      *NOT_RUN]
+    run_or_checked = [*README_BLOCK, *RUN_IN_TINY_PIPELINE, *RUN_IN_A_FRESH_COPY, *RUN_IN_CLONES, *REMOTE_SETUP,
+                      *STAGE_COMMANDS, *QUEUED, *NOT_RUN]
     documented = documented_commands()
     assert sorted(set(documented) - set(run_or_checked)) == []  # a new command in the docs needs a test
     assert sorted(set(run_or_checked) - set(documented)) == []  # a command the docs dropped

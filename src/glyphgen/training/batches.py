@@ -33,12 +33,15 @@ class DeviceImages:
         return self.images[index].float().div_(255.0), self.labels[index]
 
     def epoch_batches(
-        self, batch_size: int, generator: torch.Generator, drop_last: bool = True
+        self, batch_size: int, generator: torch.Generator, drop_last: bool = True, shard: tuple[int, int] = (0, 1)
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches of one epoch's permutation; with shard=(rank, ranks), this rank's share of each batch (every
+        rank draws the same permutation from the same generator)."""
+        rank, ranks = shard
         order = torch.randperm(len(self), generator=generator).to(self.images.device)
         stop = len(self) - len(self) % batch_size if drop_last and len(self) >= batch_size else len(self)
         for start in range(0, stop, batch_size):
-            yield self.batch(order[start : start + batch_size])
+            yield self.batch(order[start : start + batch_size][rank::ranks])
 
     def steps_per_epoch(self, batch_size: int, drop_last: bool = True) -> int:
         if drop_last and len(self) >= batch_size:

@@ -10,6 +10,9 @@ params, training data and code continues from its last checkpoint, with the same
 run (on CPU); when any of them changed it starts afresh. A finished run's folders (`model/`, the model, and
 `live/`, its dvclive logs) are renamed onto the stage outputs, so an output only ever appears complete; the
 checkpoint is deleted only once they are in place.
+
+Under torchrun (`train.distributed`, see distributed.py) each rank trains on its shard of every global batch and
+the ranks average their gradients; only rank 0 logs, samples and writes the checkpoints and outputs.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+import torch.distributed as dist
 from dvclive import Live
 from tqdm import tqdm
 
@@ -40,6 +44,8 @@ from glyphgen.rendering.grids import save_png, tile, to_uint8
 from glyphgen.training.batches import DeviceImages
 from glyphgen.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
 from glyphgen.training.device import autocast, pick_device, place, seed_everything
+from glyphgen.training.distributed import (DistributedConfig, Rank, average_across_ranks, barrier, from_main,
+                                           gather_rng_states, share_gradients, start)
 
 RESUME_NAME = "resume.pt"
 
@@ -56,6 +62,7 @@ class TrainConfig:
     sample_count: int = 64
     max_loss: float = 1.0e6  # a loss above this counts as exploded
     work_dir: str = "runs"  # where unfinished runs keep their resumable checkpoint
+    distributed: DistributedConfig = dataclasses.field(default_factory=DistributedConfig)  # torchrun's processes
 
     def __post_init__(self) -> None:
         check_positive(self, "log_every", "sample_grids", "sample_count", "max_loss")
@@ -68,7 +75,10 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     (metrics.json, plots/metrics/). Return how long it took (train_seconds, images_per_second): timing differs
     between identical runs, so it stays out of both outputs and same inputs give the same bytes."""
     out_dir, work_dir, live_dir = Path(out_dir), Path(work_dir), Path(live_dir)
+    rank = Rank.from_environment()
     device = pick_device(config.device)
+    if rank.world_size > 1:
+        device = start(rank, device)
     if config.threads > 0:
         # Idle, 2 threads train 1.2-1.9x faster than 1 on 2 cores; but on a machine busy with other work
         # OpenMP's spinning threads made 2 threads up to 8x slower than 1 (both measured): set 1 there.
@@ -77,27 +87,34 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     model = model_class(model_name)(model_config, train_set.image_size, len(train_set.class_names))
     model = place(model, device)
     optimizers = model.configure_optimizers()
-    run = json.dumps({"model": model_name, "config": dataclasses.asdict(model_config), "epochs": epochs,
-                      "seed": config.seed, "data": data_version(train_set), "code": code_version(model_name)},
-                     sort_keys=True)
-    epoch, step, seconds = resume(work_dir, model, optimizers, data_order, run)
+    run = {"model": model_name, "config": dataclasses.asdict(model_config), "epochs": epochs, "seed": config.seed,
+           "data": data_version(train_set), "code": code_version(model_name)}
+    if rank.world_size > 1:  # a run resumes only on as many ranks as it began with
+        run["world_size"] = rank.world_size
+        share_gradients(model, optimizers, rank, config.seed)
+    run = json.dumps(run, sort_keys=True)
+    epoch, step, seconds = resume(work_dir, model, optimizers, data_order, run, rank)
     if config.compile and device.type == "cuda":
         for network in model.children():
             network.compile()
 
     data = DeviceImages.from_image_set(train_set, device)
     batch_size = model.config.batch_size
+    if batch_size % rank.world_size:
+        raise GlyphgenError(f"params.yaml:models.{model_name}: batch_size {batch_size} (the global batch) does not "
+                            f"split evenly over {rank.world_size} ranks (train.distributed)")
     steps_per_epoch = data.steps_per_epoch(batch_size)
-    live = Live(str(work_dir / "live"), resume=step > 0, save_dvc_exp=False, dvcyaml=None)
+    live = Live(str(work_dir / "live"), resume=step > 0, save_dvc_exp=False, dvcyaml=None) if rank.is_main else None
     # A redirected log (CI, `dvc repro > log`) gets a line every 30 s instead of ten a second.
     progress = tqdm(total=epochs * steps_per_epoch, initial=step, desc=model_name, unit="step",
-                    mininterval=0.1 if sys.stderr.isatty() else 30.0)
+                    mininterval=0.1 if sys.stderr.isatty() else 30.0, disable=not rank.is_main)
     loss_sums: dict[str, torch.Tensor] = {}
     steps_summed = 0
     while epoch < epochs:
         started = time.perf_counter()
         model.train()
-        for batch, (images, labels) in enumerate(data.epoch_batches(batch_size, data_order), start=1):
+        shards = data.epoch_batches(batch_size, data_order, shard=(rank.rank, rank.world_size))
+        for batch, (images, labels) in enumerate(shards, start=1):
             with autocast(device, config.bf16):
                 losses = model.train_step(images, labels, optimizers)
             loss_sums = {name: loss_sums.get(name, 0) + loss.float() for name, loss in losses.items()}
@@ -108,15 +125,21 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
             if step % config.log_every == 0 or batch == steps_per_epoch:
                 means = mean_losses(loss_sums, steps_summed)
                 check_losses(means, step, epoch, config.max_loss, work_dir)
-                log_losses(live, progress, step, epoch, means)
+                if live is not None:
+                    log_losses(live, progress, step, epoch, means)
                 loss_sums, steps_summed = {}, 0
         epoch += 1
         seconds += time.perf_counter() - started
-        if grid_due(epoch, epochs, config.sample_grids):
+        if grid_due(epoch, epochs, config.sample_grids) and rank.is_main:
             finish_training(model, data, PREVIEW_FIT_IMAGES, config.seed)
             save_samples(model, work_dir / "model" / "samples" / f"epoch_{epoch:03d}.png", config)
-        save_checkpoint(work_dir / RESUME_NAME, model, training_state(epoch, step, seconds, run, optimizers, data_order))
+        state = training_state(epoch, step, seconds, run, optimizers, data_order)
+        if rank.is_main:
+            save_checkpoint(work_dir / RESUME_NAME, model, state)
     progress.close()
+    if not rank.is_main:
+        barrier()  # rank 0 publishes the run
+        return {}
 
     live.end()
     finish_training(model, data, FINAL_FIT_IMAGES, config.seed)
@@ -124,6 +147,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     save_checkpoint(work_dir / "model" / CHECKPOINT_NAME, model)
     publish([(work_dir / "model", out_dir), (work_dir / "live", live_dir)])
     shutil.rmtree(work_dir)  # the resume checkpoint, no longer needed once the run is in place
+    barrier()
     images_per_second = step * batch_size / max(seconds, 1e-9)
     return {"train_seconds": round(seconds, 1), "images_per_second": round(images_per_second, 1)}
 
@@ -184,7 +208,7 @@ def finish_training(model: Generator, data: DeviceImages, count: int, seed: int)
 
 def mean_losses(loss_sums: dict[str, torch.Tensor], steps: int) -> dict[str, float]:
     """The only host-device sync in the loop: one read-back of every loss at once."""
-    values = torch.stack(list(loss_sums.values())).div(steps).tolist()
+    values = average_across_ranks(torch.stack(list(loss_sums.values())).div(steps)).tolist()
     return dict(zip(loss_sums, values))
 
 
@@ -218,6 +242,8 @@ def save_samples(model: Generator, path: Path, config: TrainConfig) -> None:
 def training_state(epoch: int, step: int, seconds: float, run: str, optimizers: dict[str, torch.optim.Optimizer],
                    data_order: torch.Generator) -> dict[str, Any]:
     rng = {"torch": torch.get_rng_state(), "data_order": data_order.get_state()}
+    if dist.is_initialized():  # each rank draws its own noise
+        rng["ranks"] = gather_rng_states()
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     return {"epoch": epoch, "step": step, "seconds": seconds, "run": run, "rng": rng,
@@ -259,29 +285,43 @@ def read_resume_state(path: Path) -> dict[str, Any] | None:
 
 
 def resume(work_dir: Path, model: Generator, optimizers: dict[str, torch.optim.Optimizer],
-           data_order: torch.Generator, run: str) -> tuple[int, int, float]:
-    """Restore the work folder's checkpoint when it belongs to this run; return (epoch, step, seconds) done."""
-    checkpoint = read_resume_state(work_dir / RESUME_NAME)
+           data_order: torch.Generator, run: str, rank: Rank = Rank()) -> tuple[int, int, float]:
+    """Restore the work folder's checkpoint when it belongs to this run; return (epoch, step, seconds) done.
+    Rank 0 alone reads and writes the work folder, so the other ranks need not share its disk."""
+    checkpoint = from_main(read_resume_state(work_dir / RESUME_NAME) if rank.is_main else None)
     if checkpoint is not None:
         training = checkpoint["training"]
         if training["run"] == run:
             model.load_state_dict(checkpoint["state_dict"])
             for name, optimizer in optimizers.items():
                 optimizer.load_state_dict(training["optimizers"][name])
-            torch.set_rng_state(training["rng"]["torch"])
+            restore_rng(training["rng"], rank)
             data_order.set_state(training["rng"]["data_order"])
-            if "cuda" in training["rng"] and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(training["rng"]["cuda"])
-            forget_logs_after(work_dir / "live", training["step"])
-            print(f"resuming {work_dir} from epoch {training['epoch']} (step {training['step']})")
+            if rank.is_main:
+                forget_logs_after(work_dir / "live", training["step"])
+                print(f"resuming {work_dir} from epoch {training['epoch']} (step {training['step']})")
             return training["epoch"], training["step"], training["seconds"]
         before, now = json.loads(training["run"]), json.loads(run)
         changed = ", ".join(key for key in sorted(now) if before.get(key) != now[key])
-        print(f"{work_dir}: changed since the interrupted run ({changed}); starting afresh")
-    if work_dir.exists():
-        shutil.rmtree(work_dir)
-    work_dir.mkdir(parents=True)
+        if rank.is_main:
+            print(f"{work_dir}: changed since the interrupted run ({changed}); starting afresh")
+    if rank.is_main:
+        if work_dir.exists():
+            shutil.rmtree(work_dir)
+        work_dir.mkdir(parents=True)
     return 0, 0, 0.0
+
+
+def restore_rng(rng: dict[str, Any], rank: Rank) -> None:
+    if "ranks" in rng:  # a distributed run: this rank's own noise, on the CPU and on its GPU
+        own = rng["ranks"][rank.rank]
+        torch.set_rng_state(own["torch"])
+        if "cuda" in own:
+            torch.cuda.set_rng_state(own["cuda"])
+        return
+    torch.set_rng_state(rng["torch"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def forget_logs_after(live_dir: Path, step: int) -> None:

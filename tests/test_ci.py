@@ -1,0 +1,190 @@
+"""Retraining from CI and scaling out, on this machine: the workflows are checked by actionlint and only call the
+scripts; the scripts run for real on the tiny pipeline (one data set, one model) in git clones that share one
+local DVC remote, as CI jobs and teammates do."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline_repo import PROJECT_ROOT, PipelineRepo
+from test_docs import REMOTE_SETUP, RUN_IN_CLONES
+from test_pipeline import TINY
+from tiny_models import kmnist_slice
+
+WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
+# The tiny pipeline of test_pipeline.py cut to one data set and one model (the glyph data stages still run, on
+# two letters), one thread per stage: the tests below run several pipelines at once.
+ONE_RUN = {**TINY, "pipeline.datasets": ["kmnist"], "pipeline.models": ["ae"], "render_glyphs.charset": "AB",
+           "augment_glyphs.n_samples": 40, "models.ae.kmnist.epochs": 1, "models.ae.kmnist.train_images": 200,
+           "train.threads": 1}
+# What a workflow's `run` steps may do besides calling the scripts: set up, activate and publish.
+PLUMBING = ("make venv", ". .venv/bin/activate", "cat comparison/report.md", "cml comment update", "echo \"stages=",
+            "# shellcheck")
+
+
+def actionlint() -> str:
+    found = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+    if found is None:
+        pytest.skip("actionlint not installed (pip install -e '.[lint]'; see pyproject.toml)")
+    return found
+
+
+def test_the_workflows_pass_actionlint():
+    checked = subprocess.run([actionlint(), *map(str, sorted(WORKFLOWS.glob("*.yml")))], capture_output=True,
+                             text=True, cwd=PROJECT_ROOT)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("workflow, script", [("retrain.yml", "scripts/retrain.sh"),
+                                              ("fanout.yml", "scripts/fanout.sh")])
+def test_the_workflows_steps_only_set_up_call_the_scripts_and_publish(workflow, script):
+    jobs = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))["jobs"]
+    lines = [line.strip() for job in jobs.values() for step in job["steps"] for line in step.get("run", "").splitlines()]
+    assert any(line.startswith(script) for line in lines)
+    assert [line for line in lines if line and not line.startswith(("scripts/", *PLUMBING))] == []
+
+
+def test_the_retrain_workflow_keeps_secrets_in_the_environment():
+    text = (WORKFLOWS / "retrain.yml").read_text(encoding="utf-8")
+    secrets = re.findall(r"^\s*(\w+): \$\{\{ secrets\.(\w+) \}\}", text, re.MULTILINE)
+    assert {name for name, _ in secrets} >= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REPO_TOKEN"}
+    assert "set -x" not in (PROJECT_ROOT / "scripts/retrain.sh").read_text(encoding="utf-8")
+
+
+def run_script(repo: PipelineRepo, command: str) -> subprocess.CompletedProcess:
+    ran = repo.shell(command, timeout=900)
+    assert ran.returncode == 0, f"{command}\n{ran.stdout[-4000:]}{ran.stderr[-4000:]}"
+    return ran
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """The tiny pipeline committed, run by scripts/retrain.sh (against itself) and pushed to the remote beside it."""
+    kmnist_slice(0)  # skips without the KMNIST mirror
+    root = tmp_path_factory.mktemp("ci")
+    repo = PipelineRepo(root / "base")
+    repo.set_params(ONE_RUN)
+    repo.commit("tiny params")
+    first = run_script(repo, "scripts/retrain.sh HEAD")
+    assert "train@kmnist-ae" in repo.stages_run(first)
+    repo.commit("base: dvc.lock of the tiny run")
+    return root, repo
+
+
+def metric_row(report: str, path: str, metric: str) -> list[float]:
+    """The numbers of `dvc metrics diff --md`'s row for one metric: old, new, change."""
+    for line in report.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[:2] == [path, metric]:
+            return [float(cell) for cell in cells[2:]]
+    raise AssertionError(f"no row for {path} {metric} in\n{report}")
+
+
+@pytest.mark.slow
+def test_a_fresh_clone_pulls_the_trained_models_and_repro_trains_nothing(stored):
+    root, base = stored
+    teammate = PipelineRepo.clone_of(base, root / "teammate")
+    pull, status, repro = RUN_IN_CLONES[:3]
+    run_script(teammate, pull)
+    assert "up to date" in run_script(teammate, status).stdout.lower()
+    assert teammate.status() == {}
+    again = run_script(teammate, repro)
+    assert teammate.stages_run(again) == []
+    assert (teammate.path / "models/kmnist/ae/model.pt").read_bytes() == \
+        (base.path / "models/kmnist/ae/model.pt").read_bytes()
+
+
+@pytest.mark.slow
+def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_and_trains_nothing(stored):
+    root, base = stored
+    retrain = RUN_IN_CLONES[3]  # against HEAD~1: the base, one commit back
+    change = PipelineRepo.clone_of(base, root / "change")
+    change.set_params({"models.ae.kmnist.epochs": 2})
+    change.commit("two epochs")
+    ran = run_script(change, retrain)
+    assert "train@kmnist-ae" in change.stages_run(ran)
+
+    report = (change.path / "comparison/report.md").read_text(encoding="utf-8")
+    assert "models.ae.kmnist.epochs" in report  # dvc params diff
+    before, after = (repo.metrics("metrics/kmnist/ae.json")["fid"] for repo in (base, change))
+    assert metric_row(report, "metrics/kmnist/ae.json", "fid")[:2] == pytest.approx([before, after], abs=1e-4)
+    assert "| dataset " in report  # the report's own table
+    grids = re.findall(r"!\[kmnist/ae (?:before|after)\]\(([^)]+)\)", report)
+    assert grids == ["grids/kmnist-ae-base.png", "grids/kmnist-ae-new.png"]
+    old, new = ((change.path / "comparison" / grid).read_bytes() for grid in grids)
+    assert old == (base.path / "reports/renders/kmnist/ae/samples.png").read_bytes() != new
+
+    rerun = PipelineRepo.clone_of(change, root / "rerun")  # the same commit on a fresh CI machine
+    again = run_script(rerun, retrain)
+    assert rerun.stages_run(again) == [] and "is cached" in again.stdout
+    assert rerun.metrics("metrics/kmnist/ae.json") == change.metrics("metrics/kmnist/ae.json")
+
+
+@pytest.mark.slow
+def test_fanout_trains_each_run_in_its_own_clone_and_a_third_finishes_without_training(stored):
+    root, base = stored
+    stages_command, data_command, train_command = RUN_IN_CLONES[4:7]
+    change = PipelineRepo.clone_of(base, root / "fanout")
+    change.set_params({"pipeline.models": ["ae", "gan"], "train.seed": 1})  # two train runs to make
+    change.commit("a second model, another seed")
+    stages = json.loads(run_script(change, stages_command).stdout)
+    assert stages == ["train@kmnist-ae", "train@kmnist-gan"]
+    data_job = run_script(PipelineRepo.clone_of(change, root / "data"), data_command)
+    assert PipelineRepo.stages_run(data_job) == []  # the data sets were in the remote already
+    for number, stage in enumerate(stages):
+        job = PipelineRepo.clone_of(change, root / f"job{number}")
+        assert job.stages_run(run_script(job, train_command.replace("train@kmnist-ae", stage))) == [stage]
+    finish = PipelineRepo.clone_of(change, root / "finish")
+    finished = run_script(finish, RUN_IN_CLONES[3])
+    ran = finish.stages_run(finished)
+    assert not [stage for stage in ran if stage.startswith("train")], ran
+    assert {"evaluate@kmnist-gan", "render@kmnist-gan", "report"} <= set(ran)
+    assert "kmnist/gan" in (finish.path / "comparison/report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_queued_experiments_run_on_two_workers(stored):
+    root, base = stored
+    lab = PipelineRepo.clone_of(base, root / "queue")
+    first, second, start, status_command, show = RUN_IN_CLONES[7:]
+    run_script(lab, "dvc pull")
+    for queue in (first, second):
+        run_script(lab, queue)
+    run_script(lab, start)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        status = run_script(lab, status_command).stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(5)
+    assert status.count("Success") == 2, status
+    shown = run_script(lab, show).stdout
+    rows = [row for row in csv.DictReader(io.StringIO(shown)) if row["Experiment"]]
+    assert sorted(row["models.ae.kmnist.epochs"] for row in rows) == ["2", "3"]
+    assert all(float(row["metrics/kmnist/ae.json:fid"]) > 0 for row in rows)
+
+
+@pytest.mark.slow  # dvc as a process
+def test_the_documented_remotes_are_accepted_by_dvc(tmp_path):
+    repo = PipelineRepo(tmp_path / "copy")
+    for command in REMOTE_SETUP:
+        run_script(repo, command)
+    listed = run_script(repo, "dvc remote list").stdout
+    assert "/mnt/team/glyphgen-dvc" in listed and "s3://my-bucket/glyphgen" in listed
+    assert "endpointurl = https://minio.example.com" in (repo.path / ".dvc/config").read_text(encoding="utf-8")
+
+
+def test_the_s3_extra_installs_dvcs_s3_plugin():
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^s3 = \["dvc-s3[>=]', pyproject, re.MULTILINE)
