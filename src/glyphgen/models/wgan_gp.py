@@ -29,13 +29,13 @@ class WGANGPConfig:
     activation_slope: float = 0.2
     dcgan_init: bool = True
     gradient_penalty: float = 10.0  # lambda
-    critic_steps: int = 5  # critic steps (batches) per generator step
-    lr: float = 1e-4  # the generator's; the critic's is lr x discriminator_lr_ratio
+    critic_steps: int = 2  # critic steps (batches) per generator step
+    lr: float = 2e-4  # the generator's; the critic's is lr x discriminator_lr_ratio
     discriminator_lr_ratio: float = 1.0
     beta1: float = 0.0
     beta2: float = 0.9
     ema_decay: float = 0.99  # 0 = sample from the trained generator, not an average
-    batch_size: int = 64
+    batch_size: int = 32
     balance: BalanceConfig = field(default_factory=BalanceConfig)  # extra generator steps while the critic is ahead
 
     def __post_init__(self) -> None:
@@ -65,7 +65,8 @@ class WGANGP(AdversarialGenerator):
         "default": WGANGPConfig(),
         "reference": WGANGPConfig(
             latent_dim=128, generator_channels=(256, 128, 64), upsamplings=2, discriminator_channels=(64, 128, 256),
-            layer_norm=True, kernel_size=5, activation_slope=0.2, dcgan_init=False, ema_decay=0.0,
+            layer_norm=True, kernel_size=5, activation_slope=0.2, dcgan_init=False, critic_steps=5, lr=1e-4,
+            ema_decay=0.0, batch_size=64,
         ),
     }
 
