@@ -6,8 +6,6 @@ logits (a critic, scores).
 from __future__ import annotations
 
 import abc
-from typing import Any
-
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -118,13 +116,14 @@ class AdversarialGenerator(Generator):
         if "d_accuracy_real" in losses:
             self.balance.observe((losses["d_accuracy_real"] + losses["d_accuracy_fake"]) / 2)
 
-    # The schedule's state travels with the weights, so a resumed run continues it exactly.
-    def get_extra_state(self) -> dict[str, Any]:
-        return {"batches_trained": self.batches_trained, "discriminator_ahead": self.balance.discriminator_ahead}
+    # The schedule's state travels with the weights (as a CPU tensor, like every other entry of a state dict, and
+    # never on the device, so reading it costs no sync), so a resumed run continues it exactly.
+    def get_extra_state(self) -> torch.Tensor:
+        return torch.tensor([self.batches_trained, int(self.balance.discriminator_ahead)])
 
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        self.batches_trained = state["batches_trained"]
-        self.balance.discriminator_ahead = state["discriminator_ahead"]
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.batches_trained, ahead = state.tolist()
+        self.balance.discriminator_ahead = bool(ahead)
 
     @torch.no_grad()
     def judge(self, images: torch.Tensor) -> torch.Tensor:
