@@ -10,6 +10,12 @@ averaged over those steps), never from the step's own tensors: reading those wou
 device on every step, and a device-side mask could only zero an update, not add generator steps. The decision
 therefore lags by up to `log_every` steps, which is short next to the drift it corrects. The state (on or off)
 is saved with the model, so a resumed run balances as the uninterrupted one did.
+
+Off by default, as it did not measurably help: dcgan's discriminator stays well below the threshold with the
+default params (mean accuracy 0.56-0.70 over the last read-backs of a KMNIST and a glyphs run), and on KMNIST
+wgan_gp's critic, at 0.88-0.93 by the end of its epoch, with `high` 0.85, `low` 0.75 and 2 generator steps
+(0.566 generator steps per batch instead of 0.5, 1.4% more CPU time) moved FID from 203.5 to 196.1 but class
+entropy from 0.952 to 0.933: one seed each, no clear win.
 """
 
 from __future__ import annotations
