@@ -163,7 +163,8 @@ def glyph_set(per_class: int, fonts: int) -> ImageSet:
     labels = np.repeat(np.arange(3), per_class)
     images = np.random.default_rng(0).integers(0, 255, (len(labels), 8, 8), dtype=np.uint8)
     font = np.array([f"font{i % fonts}" for i in range(len(labels))])
-    return ImageSet(images, labels, ["A", "B", "C"], extras={"font": font, "augmented": np.arange(len(labels)) % 2 == 1})
+    augmented = np.arange(len(labels)) % 2 == 1  # the odd images: originals sit in fonts 0, 2, 4 (of 6)
+    return ImageSet(images, labels, ["A", "B", "C"], extras={"font": font, "augmented": augmented})
 
 
 def test_data_preview_has_one_row_per_class():
