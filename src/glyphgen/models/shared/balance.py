@@ -12,10 +12,10 @@ therefore lags by up to `log_every` steps, which is short next to the drift it c
 is saved with the model, so a resumed run balances as the uninterrupted one did.
 
 Off by default, as it did not measurably help: dcgan's discriminator stays well below the threshold with the
-default params (its mean accuracy stayed within 0.50-0.72 over a KMNIST and a glyphs run), and on KMNIST
-wgan_gp's critic, at 0.88-0.93 by the end of its epoch, with `high` 0.85, `low` 0.75 and 2 generator steps
-(0.566 generator steps per batch instead of 0.5, 118 CPU-seconds instead of 116) moved FID from 203.5 to 196.1 but class
-entropy from 0.952 to 0.933: one seed each, no clear win.
+default params (its mean accuracy stayed within 0.50-0.72 over a KMNIST and a glyphs run). On KMNIST, wgan_gp's
+critic reaches 0.88-0.93 by the end of its epoch; `high` 0.85, `low` 0.75 and 2 generator steps (0.566
+generator steps per batch instead of 0.5, 118 CPU-seconds instead of 116) moved FID from 203.5 to 196.1 but
+class entropy from 0.952 to 0.933: one seed each, no clear win.
 """
 
 from __future__ import annotations
