@@ -40,7 +40,7 @@ def discriminator_eye(model: AdversarialGenerator, test_images: torch.Tensor, co
     real = test_images[chosen]
     generated = model.sample(count, generator=torch.Generator().manual_seed(seed))
     images = torch.cat([real, generated])
-    verdicts = model.judge(images).tolist()
+    verdicts = model.verdicts(images).tolist()
     frames = [REAL] * len(real) + [GENERATED] * len(generated)
     return draw_panel(to_uint8(images), verdicts, frames, columns, scale,
                       f"{model.realness_label}: real framed green, generated red")

@@ -126,7 +126,7 @@ class AdversarialGenerator(Generator):
         self.balance.discriminator_ahead = bool(ahead)
 
     @torch.no_grad()
-    def judge(self, images: torch.Tensor) -> torch.Tensor:
+    def verdicts(self, images: torch.Tensor) -> torch.Tensor:
         """The discriminator's verdict (`realness`) on images in [0, 1], one number each."""
         return self.realness(self.discriminator(to_tanh_range(images)).flatten())
 
