@@ -1,4 +1,5 @@
-"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves.
+"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves,
+and for the GANs the discriminator's eye (its verdict on real and generated images).
 
 Usage: python stages/render.py <dataset> <model>   -> reports/renders/<dataset>/<model>/
 """
@@ -9,8 +10,10 @@ import torch
 
 from glyphgen.evaluation.classifier import image_tensor
 from glyphgen.io import atomic_path, load_image_set
+from glyphgen.models.shared.adversarial import AdversarialGenerator
 from glyphgen.params import check_range, get_section, load_params, parse_config
 from glyphgen.rendering.curves import plot_loss_curves
+from glyphgen.rendering.discriminator_eye import discriminator_eye, save_rgb_png
 from glyphgen.rendering.grids import save_png
 from glyphgen.rendering.morph import morph_frames, save_gif
 from glyphgen.rendering.panels import RenderParams, latent_manifold, reconstruction_pairs, sample_grid
@@ -35,6 +38,9 @@ def main() -> None:
             save_png(out / "reconstructions.png", pairs, params.scale)
         if generator.latent_dim == 2:
             save_png(out / "manifold.png", latent_manifold(generator, params.manifold_steps, test_images), params.scale)
+        if isinstance(generator, AdversarialGenerator):
+            save_rgb_png(out / "discriminator.png",
+                         discriminator_eye(generator, test_images, params.grid_columns, params.seed, params.scale))
         frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
                               test_images[params.morph_to], params.seed)
         save_gif(out / "morph.gif", frames, params.scale)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from glyphgen.evaluation.classifier import image_tensor
 from glyphgen.rendering.grids import save_png
@@ -79,6 +80,16 @@ def test_page_opens_with_leaderboards_and_galleries_before_the_details(project):
         assert captions == ["real test images", "gan", "ae"]
     assert "Every row is scored on the same 100 samples" in page
     assert "precision alone misleads" in page and "density alone misleads" in page
+
+
+def test_page_opens_with_the_data_previews(project):
+    picture = sample_grid(PCAAutoencoder(torch.rand(20, 1, 8, 8)), 2, seed=0)
+    for dataset in DATASETS:
+        save_png(project / "reports" / "renders" / dataset / "data_preview.png", picture)
+    assert run_report_stage(project).returncode == 0
+    page = (project / "reports" / "index.html").read_text()
+    previews = [page.index(f'src="renders/{dataset}/data_preview.png"') for dataset in DATASETS]
+    assert max(previews) < page.index('<section class="overview"')
 
 
 def test_leaderboard_ranks_by_fid_and_marks_the_best_of_each_column():

@@ -285,3 +285,12 @@ def test_train_stage_rejects_bad_input_in_one_line(tmp_path, images, model, chan
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {message}") and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "models").exists() and not (tmp_path / "runs").exists()
+
+
+def test_the_loop_hands_each_read_back_to_the_model(tmp_path, images, monkeypatch):
+    # The GANs' balance decides from these read-backs: every log_every (3) steps and each epoch's last (6).
+    seen = []
+    monkeypatch.setattr(model_class("dcgan"), "observe_losses", lambda self, losses: seen.append(losses))
+    run(tmp_path, images, "dcgan", epochs=2)
+    assert len(seen) == 4 and {"d_accuracy_real", "d_accuracy_fake", "generator_steps"} <= set(seen[0])
+    assert all(isinstance(value, float) for value in seen[0].values())

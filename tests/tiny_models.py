@@ -18,6 +18,7 @@ TINY_OVERRIDES = {
     # Spectral norm keeps a 4-8 discriminator's logits near 0 for far longer than a test's 15 steps.
     "dcgan": {"latent_dim": 8, "generator_channels": [8, 4, 4], "discriminator_channels": [4, 8],
               "spectral_norm": False},
+    "wgan_gp": {"latent_dim": 8, "generator_channels": [8, 4, 4], "discriminator_channels": [4, 8]},
 }
 
 

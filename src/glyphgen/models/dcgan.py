@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from torch import nn
-from torch.nn.utils import parametrize
 
-from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.adversarial import AdversarialGenerator
-from glyphgen.models.shared.blocks import conv_transpose, flat_size, halvings_to, same_padding
+from glyphgen.models.shared.balance import BalanceConfig
+from glyphgen.models.shared.conv_gan import conv_discriminator, conv_generator, dcgan_init
 from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
@@ -35,14 +34,16 @@ class DCGANConfig:
     lr: float = 2e-4  # the generator's; the discriminator's is lr x discriminator_lr_ratio
     discriminator_lr_ratio: float = 1.0
     beta1: float = 0.5
+    beta2: float = 0.999
     ema_decay: float = 0.995  # 0 = sample from the trained generator, not an average
     batch_size: int = 32
+    balance: BalanceConfig = field(default_factory=BalanceConfig)  # extra generator steps while D is ahead
 
     def __post_init__(self) -> None:
         check_positive(self, "latent_dim", "generator_channels", "discriminator_channels", "discriminator_strides",
                        "kernel_size", "real_label", "lr", "discriminator_lr_ratio", "batch_size")
         check_non_negative(self, "upsamplings", "activation_slope")
-        check_fraction(self, "dropout", "beta1", "ema_decay")
+        check_fraction(self, "dropout", "beta1", "beta2", "ema_decay")
 
 
 class DCGAN(AdversarialGenerator):
@@ -79,63 +80,22 @@ class DCGAN(AdversarialGenerator):
     }
 
     def build_generator(self) -> nn.Module:
-        config, image_size = self.config, self.image_size
-        upsamplings = config.upsamplings or halvings_to(image_size, smallest=7)
-        if upsamplings == 0:  # an odd side: no doubling reaches it
-            raise GlyphgenError(f"dcgan: stride-2 upsampling needs an even image side, got {image_size}")
-        if len(config.generator_channels) < upsamplings or image_size % 2**upsamplings:
-            raise GlyphgenError(f"generator_channels: expected at least {upsamplings} widths and an image side "
-                                f"divisible by {2**upsamplings}, got {config.generator_channels} and {image_size}")
-        side = image_size // 2**upsamplings
-        first = config.generator_channels[0]
-        layers: list[nn.Module] = [
-            nn.Linear(config.latent_dim, first * side * side),  # z -> C0 x s x s
-            nn.Unflatten(1, (first, side, side)),
-            nn.BatchNorm2d(first),
-            nn.LeakyReLU(config.activation_slope),
-            nn.Dropout(config.dropout),
-        ]
-        widths = (*config.generator_channels, 1)
-        for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
-            stride = 2 if i < upsamplings else 1  # s -> 2s -> ... -> S
-            if stride == 2 and config.upsample == "nearest":
-                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
-                stride = 1
-            # 'Same' padding at stride 1 needs an odd kernel, so an even one grows by 1 there (4 -> 5).
-            kernel_size = config.kernel_size if stride == 2 else config.kernel_size | 1
-            layers.append(conv_transpose(fan_in, fan_out, kernel_size, stride))
-            if fan_out == 1:
-                layers.append(nn.Tanh())
-            else:
-                layers += [nn.BatchNorm2d(fan_out), nn.LeakyReLU(config.activation_slope)]
-        return self._initialised(nn.Sequential(*layers))
+        config = self.config
+        generator = conv_generator(self.name, config.latent_dim, self.image_size, config.generator_channels,
+                                   config.upsamplings, config.upsample, config.kernel_size, config.activation_slope,
+                                   config.dropout)
+        return self._initialised(generator)
 
     def build_discriminator(self) -> nn.Module:
         config = self.config
-        wrap = nn.utils.parametrizations.spectral_norm if config.spectral_norm else (lambda layer: layer)
-        layers: list[nn.Module] = []
-        for fan_in, fan_out, stride in zip((1, *config.discriminator_channels), config.discriminator_channels,
-                                           config.discriminator_strides):
-            conv = nn.Conv2d(fan_in, fan_out, config.kernel_size, stride, padding=same_padding(config.kernel_size))
-            layers += [wrap(conv), nn.LeakyReLU(config.activation_slope), nn.Dropout(config.dropout)]
-        features = nn.Sequential(*layers, nn.Flatten())  # C x S/2^k x S/2^k, flattened
-        return self._initialised(nn.Sequential(features, wrap(nn.Linear(flat_size(features, self.image_shape), 1))))
+        return self._initialised(conv_discriminator(
+            self.image_shape, config.discriminator_channels, config.discriminator_strides, config.kernel_size,
+            config.activation_slope, config.dropout, config.spectral_norm))
 
     def _initialised(self, network: nn.Module) -> nn.Module:
         if self.config.dcgan_init:
-            network.apply(_dcgan_init)
+            network.apply(dcgan_init)
         return network
-
-
-def _dcgan_init(module: nn.Module) -> None:
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        # A spectrally normalised layer keeps its raw weight under parametrizations.weight.original.
-        weight = module.parametrizations.weight.original if parametrize.is_parametrized(module) else module.weight
-        nn.init.normal_(weight, 0.0, 0.02)
-        nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 MODEL = DCGAN

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
 from glyphgen.models.shared.adversarial import AdversarialGenerator
+from glyphgen.models.shared.balance import BalanceConfig
 from glyphgen.models.shared.blocks import mlp
 from glyphgen.params import check_fraction, check_non_negative, check_positive
 
@@ -22,13 +23,15 @@ class GANConfig:
     lr: float = 3e-4  # the generator's; the discriminator's is lr x discriminator_lr_ratio
     discriminator_lr_ratio: float = 1.0
     beta1: float = 0.5
+    beta2: float = 0.999
     ema_decay: float = 0.995  # 0 = sample from the trained generator, not an average
     batch_size: int = 64
+    balance: BalanceConfig = field(default_factory=BalanceConfig)  # extra generator steps while D is ahead
 
     def __post_init__(self) -> None:
         check_positive(self, "latent_dim", "hidden", "real_label", "lr", "discriminator_lr_ratio", "batch_size")
         check_non_negative(self, "activation_slope")
-        check_fraction(self, "dropout", "beta1", "ema_decay")
+        check_fraction(self, "dropout", "beta1", "beta2", "ema_decay")
 
 
 class GAN(AdversarialGenerator):

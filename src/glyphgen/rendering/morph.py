@@ -26,9 +26,16 @@ def morph_frames(generator: Generator, steps: int, start: torch.Tensor, end: tor
     return to_uint8(generator.decode(path))
 
 
-def save_gif(path: str | Path, frames: np.ndarray, scale: int = 3, frame_ms: int = 80) -> None:
-    """Loop forwards then back, enlarged with crisp pixels; written atomically."""
-    images = [Image.fromarray(frame, mode="L") for frame in np.concatenate([frames, frames[-2:0:-1]])]
+def loop_order(count: int, hold: int) -> list[int]:
+    """Frame indices of a smooth loop over `count` frames: forth, then back, each end shown `hold` frames long
+    (so the eye rests on the two glyphs), and the back walk stops short of the first frame, where the loop
+    starts again."""
+    return [0] * hold + list(range(1, count - 1)) + [count - 1] * hold + list(range(count - 2, 0, -1))
+
+
+def save_gif(path: str | Path, frames: np.ndarray, scale: int = 3, frame_ms: int = 80, hold: int = 6) -> None:
+    """Loop forth and back (`loop_order`), enlarged with crisp pixels; written atomically."""
+    images = [Image.fromarray(frames[i], mode="L") for i in loop_order(len(frames), hold)]
     images = [image.resize((image.width * scale, image.height * scale), Image.NEAREST) for image in images]
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0)

@@ -24,7 +24,8 @@ ROW_LABELS = {CEILING: "real test images (ceiling)", FLOOR: "pixel noise (floor)
 COLUMNS = ["fid", "fid_low", "fid_high", "precision", "recall", "density", "coverage", "class_entropy",
            "classes_present", "memorisation_rate", "reconstruction_mse", "reconstruction_bce", "prior_kl",
            "prior_mmd"]
-PICTURES = ["samples.png", "morph.gif", "reconstructions.png", "manifold.png", "losses.png"]
+PICTURES = ["samples.png", "morph.gif", "discriminator.png", "reconstructions.png", "manifold.png",
+            "losses.png"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,14 @@ def gallery_html(dataset: str, ranked: list[str], renders_dir: Path, page_dir: P
     return f'<div class="gallery">{"".join(tiles)}</div>'
 
 
+def previews_html(datasets: list[str], renders_dir: Path, page_dir: Path) -> str:
+    """Each data set's preview (one row per class), side by side, for the top of the page."""
+    figures = [f'<figure><img src="{_relative(picture, page_dir)}" alt="{dataset} data preview">'
+               f"<figcaption>{dataset}: training images, one row per class</figcaption></figure>"
+               for dataset in datasets if (picture := renders_dir / dataset / "data_preview.png").exists()]
+    return f'<div class="previews">{"".join(figures)}</div>' if figures else ""
+
+
 def _model_card(dataset: str, model: str, renders_dir: Path, page_dir: Path, scores: pd.Series) -> str:
     figures = []
     for name in PICTURES:
@@ -249,6 +258,7 @@ section.model h3 {{ width: 100%; margin: 0.2em 0; }}
 .figures {{ display: flex; gap: 0.8em; flex-wrap: wrap; }}
 figure {{ margin: 0; }} figcaption {{ font-size: 12px; text-align: center; }}
 img {{ max-height: 260px; image-rendering: pixelated; }}
+.previews {{ display: flex; gap: 1.5em; align-items: flex-start; }} .previews img {{ max-height: 520px; }}
 </style></head><body>
 <h1>glyphgen: model comparison</h1>
 <p>Every model is scored by the same judge (a CNN classifier trained per data set): FID and
@@ -258,6 +268,7 @@ row per-pixel Gaussian noise around the mean training image; each bar runs from 
 to the ceiling (full; orange: beyond it), on a log scale for FID; columns the reference rows lack (reconstruction,
 prior) have none. ★ marks the best model of each column.
 {links}</p>
+{previews_html(datasets, renders_dir, page_dir)}
 {"".join(overviews)}
 {"".join(details)}
 </body></html>

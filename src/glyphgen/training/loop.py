@@ -125,6 +125,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
             if step % config.log_every == 0 or batch == steps_per_epoch:
                 means = mean_losses(loss_sums, steps_summed)
                 check_losses(means, step, epoch, config.max_loss, work_dir)
+                model.observe_losses(means)  # every rank sees the same averaged read-back
                 if live is not None:
                     log_losses(live, progress, step, epoch, means)
                 loss_sums, steps_summed = {}, 0

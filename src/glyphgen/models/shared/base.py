@@ -59,6 +59,11 @@ class Generator(nn.Module, abc.ABC):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n images in [0, 1], N x 1 x H x W, from the model's prior, reproducibly under `generator`."""
 
+    def observe_losses(self, losses: dict[str, float]) -> None:
+        """Called by the loop with the losses it read back (means since the last read-back, every
+        `train.log_every` steps): where a model adapts its schedule without a host sync of its own (the GANs'
+        balance). Most models have nothing to do."""
+
     def finish_training(self, batches: Iterable[torch.Tensor], seed: int) -> None:
         """Called once after the last epoch, in eval mode, with the training images as [0, 1] batches: where a
         model fits what it samples from (the autoencoders' code mixture). Most models have nothing to do."""

@@ -94,6 +94,26 @@ def discriminator_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor)
             "d_accuracy_fake": (fake_logits.detach() <= 0).float().mean()}
 
 
+def critic_accuracy(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The accuracy of a critic, whose scores have no threshold: the share of real inputs scored above the mean
+    score of the generated ones in the batch, and of generated inputs scored below the mean score of the real
+    ones. Both are 0.5 when the two score distributions coincide and 1 when they do not overlap; detached device
+    scalars, like `discriminator_accuracy`."""
+    real_scores, fake_scores = real_scores.detach(), fake_scores.detach()
+    return {"d_accuracy_real": (real_scores > fake_scores.mean()).float().mean(),
+            "d_accuracy_fake": (fake_scores < real_scores.mean()).float().mean()}
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP's penalty (Gulrajani et al. 2017): (||grad critic(x)|| - 1)^2 at random points x on the lines
+    between real and generated inputs, averaged. It keeps the critic near 1-Lipschitz, which is what makes its
+    score gap a Wasserstein estimate; `create_graph` lets the penalty's own gradient reach the critic's weights."""
+    mix = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    between = (mix * real + (1 - mix) * fake).requires_grad_(True)
+    (gradients,) = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
+    return (gradients.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating loss: the generator maximises log D(fake) rather than minimising log(1 - D(fake))."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
@@ -105,9 +125,9 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None
     optimizer.step()
 
 
-def adam(module: nn.Module, lr: float, beta1: float = 0.9) -> torch.optim.Adam:
+def adam(module: nn.Module, lr: float, beta1: float = 0.9, beta2: float = 0.999) -> torch.optim.Adam:
     # The fused kernel (CPU and CUDA) updates all parameters in one pass: 20-30% faster steps for the MLPs.
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=(beta1, 0.999), fused=True)
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=(beta1, beta2), fused=True)
 
 
 # --- Conv stacks (conv_ae and vae) ----------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""The data preview: one row per class, a few images each (KMNIST: 10 of each kana; glyphs: each character in a
+few fonts), so a reader sees what the models learn before any of them is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from glyphgen.io import ImageSet
+from glyphgen.params import check_range
+from glyphgen.rendering.grids import tile
+
+
+@dataclass
+class PreviewParams:
+    """params.yaml:preview, read by the preview stage."""
+
+    columns: int = 10  # images per class (row)
+    seed: int = 0
+    scale: int = 2
+
+    def __post_init__(self) -> None:
+        check_range(self.columns, 1, 100, "params.yaml:preview.columns")
+        check_range(self.scale, 1, 10, "params.yaml:preview.scale")
+
+
+def preview_rows(image_set: ImageSet, columns: int, seed: int) -> list[np.ndarray]:
+    """Per class, the indices of up to `columns` of its images, chosen by `seed`. Glyph sets prefer original
+    (unaugmented) glyphs and one per font, so a row shows the character in as many fonts as it can."""
+    order = np.random.default_rng(seed).permutation(len(image_set))
+    if "augmented" in image_set.extras:
+        order = order[np.argsort(image_set.extras["augmented"][order], kind="stable")]  # originals first
+    fonts = image_set.extras.get("font")
+    rows = []
+    for label in range(len(image_set.class_names)):
+        members = order[image_set.labels[order] == label]
+        if fonts is not None:  # first one image per font, then the rest
+            _, first = np.unique(fonts[members], return_index=True)
+            is_first = np.zeros(len(members), dtype=bool)
+            is_first[first] = True
+            members = np.concatenate([members[is_first], members[~is_first]])
+        rows.append(members[:columns])
+    return rows
+
+
+def data_preview(image_set: ImageSet, columns: int, seed: int) -> np.ndarray:
+    """uint8 grid of one row per class and `columns` images per row (black where a class has fewer)."""
+    side = image_set.image_size
+    tiles = np.zeros((len(image_set.class_names) * columns, side, side), dtype=np.uint8)
+    for row, indices in enumerate(preview_rows(image_set, columns, seed)):
+        tiles[row * columns : row * columns + len(indices)] = image_set.images[indices]
+    return tile(tiles, columns)

@@ -1,0 +1,199 @@
+"""The GAN family's own pieces: the gradient penalty, the discriminator's accuracy, the G/D balance, wgan_gp's
+losses, and the pictures of the family (discriminator's eye, data preview, looping morph)."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from glyphgen.io import ImageSet
+from glyphgen.models.shared.balance import Balance, BalanceConfig
+from glyphgen.models.shared.blocks import critic_accuracy, discriminator_accuracy, gradient_penalty
+from glyphgen.rendering.discriminator_eye import GENERATED, REAL, ROWS_EACH, discriminator_eye, panel_size, tile_size
+from glyphgen.rendering.morph import loop_order, save_gif
+from glyphgen.rendering.preview import data_preview, preview_rows
+from tiny_models import tiny_model
+
+
+def linear_critic(weights: torch.Tensor) -> nn.Module:
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(weights.numel(), 1))
+    with torch.no_grad():
+        critic[1].weight.copy_(weights.flatten()[None])
+    return critic
+
+
+@pytest.mark.parametrize("norm", [3.0, 1.0, 0.5])
+def test_gradient_penalty_of_a_linear_critic_is_its_norm_minus_one_squared(norm):
+    # A linear critic's gradient is its weight vector everywhere, so the penalty is (||w|| - 1)^2 exactly.
+    weights = torch.randn(1, 4, 4)
+    critic = linear_critic(weights / weights.norm() * norm)
+    penalty = gradient_penalty(critic, torch.rand(8, 1, 4, 4), torch.rand(8, 1, 4, 4))
+    assert penalty.item() == pytest.approx((norm - 1) ** 2, abs=1e-5)
+    penalty.backward()  # the penalty trains the critic: its gradient reaches the weights
+    assert critic[1].weight.grad is not None and critic[1].weight.grad.norm() > 0 or norm == 1.0
+
+
+def test_gradient_penalty_is_taken_between_real_and_generated():
+    # A critic whose gradient norm is 1 only between 0 and 1 (|x| grows as x^2/2 there) sees the interpolates.
+    critic = lambda images: images.flatten(1).pow(2).sum(1) / 2  # noqa: E731 -- gradient x, norm |x|
+    real, fake = torch.ones(64, 1, 1, 1), torch.zeros(64, 1, 1, 1)
+    torch.manual_seed(0)
+    penalty = gradient_penalty(critic, real, fake)
+    # mix ~ U(0, 1): E[(mix - 1)^2] = 1/3
+    assert penalty.item() == pytest.approx(1 / 3, abs=0.08)
+
+
+def test_discriminator_accuracy_on_hand_made_logits():
+    real = torch.tensor([2.0, -1.0, 0.5, 3.0])  # 3 of 4 called real (logit > 0)
+    fake = torch.tensor([-2.0, 0.0, 1.0, -0.1])  # 3 of 4 called generated (logit <= 0)
+    accuracy = discriminator_accuracy(real, fake)
+    assert accuracy["d_accuracy_real"].item() == 0.75 and accuracy["d_accuracy_fake"].item() == 0.75
+    assert not accuracy["d_accuracy_real"].requires_grad
+
+
+def test_critic_accuracy_compares_each_score_with_the_other_sides_mean():
+    real = torch.tensor([5.0, 1.0, 3.0, -1.0])  # mean 2
+    fake = torch.tensor([0.0, 2.5, -2.0, 0.5])  # mean 0.25
+    accuracy = critic_accuracy(real, fake)
+    assert accuracy["d_accuracy_real"].item() == 0.75  # 5, 1, 3 above 0.25
+    assert accuracy["d_accuracy_fake"].item() == 0.75  # 0, -2, 0.5 below 2
+    same = critic_accuracy(torch.zeros(4), torch.zeros(4))
+    assert same["d_accuracy_real"].item() == 0 and same["d_accuracy_fake"].item() == 0
+
+
+def test_balance_switches_at_its_thresholds():
+    balance = Balance(BalanceConfig(enabled=True, high=0.9, low=0.7, generator_steps=3))
+    steps = []
+    for accuracy in [0.8, 0.9, 0.91, 0.8, 0.71, 0.7, 0.95, 0.5]:
+        balance.observe(accuracy)
+        steps.append(balance.generator_steps)
+    # Above 0.9 on, at or below 0.7 off, unchanged in between (hysteresis).
+    assert steps == [1, 1, 3, 3, 3, 1, 3, 1]
+    off = Balance(BalanceConfig(enabled=False))
+    off.observe(1.0)
+    assert off.generator_steps == 1
+
+
+def test_balance_thresholds_are_checked():
+    with pytest.raises(ValueError, match="low: expected a value <= high"):
+        BalanceConfig(high=0.6, low=0.8)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return torch.rand(16, 1, 28, 28)
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan", "wgan_gp"])
+def test_gans_log_accuracy_and_the_balance_they_apply(name, batch):
+    torch.manual_seed(0)
+    model = tiny_model(name, balance={"enabled": True, "high": 0.8, "low": 0.6, "generator_steps": 2})
+    optimizers = model.configure_optimizers()
+    first = model.train_step(batch, None, optimizers)
+    assert {"d_accuracy_real", "d_accuracy_fake", "generator_steps"} <= set(first)
+    assert all(value.dim() == 0 and not value.requires_grad for value in first.values())
+    assert first["generator_steps"].item() == 1
+    model.observe_losses({"d_accuracy_real": 1.0, "d_accuracy_fake": 0.9})  # the loop's read-back: D is ahead
+    model.batches_trained = 0  # wgan_gp's generator turn
+    assert model.train_step(batch, None, optimizers)["generator_steps"].item() == 2
+    state = model.state_dict()
+    fresh = tiny_model(name, balance={"enabled": True, "high": 0.8, "low": 0.6, "generator_steps": 2})
+    fresh.load_state_dict(state)  # the schedule resumes with the weights
+    assert fresh.batches_trained == 1 and fresh.balance.discriminator_ahead
+
+
+def test_wgan_gp_trains_the_generator_every_critic_steps_batches(batch):
+    model = tiny_model("wgan_gp", critic_steps=3)
+    optimizers = model.configure_optimizers()
+    steps = [model.train_step(batch, None, optimizers)["generator_steps"].item() for _ in range(7)]
+    assert steps == [1, 0, 0, 1, 0, 0, 1]
+
+
+def test_wgan_gp_losses_over_a_few_steps():
+    torch.manual_seed(0)
+    squares = torch.zeros(16, 1, 28, 28)
+    squares[:, :, 8:20, 8:20] = 1  # real images far from the grey an untrained generator draws
+    # The generator steps once (a fixed target); the default N(0, 0.02) init would keep the scores tiny for long.
+    model = tiny_model("wgan_gp", lr=1e-3, critic_steps=100, dcgan_init=False)
+    optimizers = model.configure_optimizers()
+    history = [model.train_step(squares, None, optimizers) for _ in range(12)]
+    for losses in history:
+        assert {"wasserstein", "gradient_penalty", "generator"} <= set(losses)
+        expected = 10 * losses["gradient_penalty"] - losses["wasserstein"]
+        assert losses["loss"].item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-5)
+        assert losses["gradient_penalty"].item() >= 0
+    # The critic learns to tell the squares from generated images: the estimate grows, and so does its accuracy.
+    assert history[-1]["wasserstein"].item() > history[0]["wasserstein"].item() + 0.2
+    assert history[-1]["d_accuracy_real"].item() == 1 and history[-1]["d_accuracy_fake"].item() == 1
+
+
+@pytest.mark.parametrize("image_size", [28, 64])
+def test_wgan_gp_critic_has_no_batch_norm_and_scores_each_image(image_size):
+    for layer_norm in (False, True):
+        model = tiny_model("wgan_gp", image_size, layer_norm=layer_norm)
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in model.discriminator.modules())
+        assert any(isinstance(m, nn.GroupNorm) for m in model.discriminator.modules()) == layer_norm
+        images = torch.rand(3, 1, image_size, image_size)
+        assert model.discriminator(images).shape == (3, 1)
+        assert model.draw(3, seed=0).shape == (3, 1, image_size, image_size)
+
+
+def tiles_framed(panel: np.ndarray, side: int, columns: int, scale: int, colour) -> int:
+    width, height, _, title = tile_size(side, scale)
+    count = 0
+    for row in range(2 * ROWS_EACH):
+        for column in range(columns):
+            left, top = 4 + column * (width + 4), title + 4 + row * (height + 4)
+            count += tuple(panel[top + title, left]) == colour  # the frame's top-left corner
+    return count
+
+
+@pytest.mark.parametrize("name", ["gan", "wgan_gp"])
+def test_discriminator_eye_panel_size_and_tiles(name):
+    model = tiny_model(name).eval()
+    test_images = torch.rand(20, 1, 28, 28)
+    panel = discriminator_eye(model, test_images, columns=4, seed=0, scale=2)
+    assert panel.shape == (*reversed(panel_size(28, 4, 2)), 3)
+    assert tiles_framed(panel, 28, 4, 2, REAL) == ROWS_EACH * 4
+    assert tiles_framed(panel, 28, 4, 2, GENERATED) == ROWS_EACH * 4
+
+
+def glyph_set(per_class: int, fonts: int) -> ImageSet:
+    labels = np.repeat(np.arange(3), per_class)
+    images = np.random.default_rng(0).integers(0, 255, (len(labels), 8, 8), dtype=np.uint8)
+    font = np.array([f"font{i % fonts}" for i in range(len(labels))])
+    augmented = np.arange(len(labels)) % 2 == 1  # the odd images: originals sit in fonts 0, 2, 4 (of 6)
+    return ImageSet(images, labels, ["A", "B", "C"], extras={"font": font, "augmented": augmented})
+
+
+def test_data_preview_has_one_row_per_class():
+    image_set = glyph_set(per_class=12, fonts=6)
+    picture = data_preview(image_set, columns=4, seed=0)
+    assert picture.shape == (3 * 10 + 2, 4 * 10 + 2)
+    for row, indices in enumerate(preview_rows(image_set, 4, seed=0)):
+        assert len(indices) == 4 and set(image_set.labels[indices]) == {row}
+        # One image per font first, originals first among them: the originals' three fonts, then a fourth font.
+        assert len(set(image_set.extras["font"][indices])) == 4
+        assert list(image_set.extras["augmented"][indices]) == [False, False, False, True]
+    # A class with fewer images than columns leaves black tiles, so rows stay rows.
+    small = data_preview(glyph_set(per_class=2, fonts=2), columns=4, seed=0)
+    assert small.shape == (3 * 10 + 2, 4 * 10 + 2) and not small[2:10, 22:30].any()
+
+
+def test_morph_loops_forth_and_back_holding_each_end():
+    assert loop_order(5, hold=3) == [0, 0, 0, 1, 2, 3, 4, 4, 4, 3, 2, 1]
+    assert loop_order(2, hold=1) == [0, 1]
+
+
+def test_morph_gif_holds_its_ends(tmp_path):
+    frames = np.stack([np.full((4, 4), 40 * i, dtype=np.uint8) for i in range(5)])
+    save_gif(tmp_path / "morph.gif", frames, scale=1, frame_ms=50, hold=3)
+    with Image.open(tmp_path / "morph.gif") as gif:
+        durations, firsts = [], []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+            firsts.append(np.asarray(gif.convert("L"))[0, 0])
+    assert firsts == [0, 40, 80, 120, 160, 120, 80, 40]
+    assert durations == [150, 50, 50, 50, 150, 50, 50, 50]
