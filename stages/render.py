@@ -1,4 +1,5 @@
-"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves.
+"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves;
+for models with a category in their code, the classes in shared styles and the alphabet, or one row per cluster.
 
 Usage: python stages/render.py <dataset> <model>   -> reports/renders/<dataset>/<model>/
 """
@@ -13,7 +14,8 @@ from glyphgen.params import check_range, get_section, load_params, parse_config
 from glyphgen.rendering.curves import plot_loss_curves
 from glyphgen.rendering.grids import save_png
 from glyphgen.rendering.morph import morph_frames, save_gif
-from glyphgen.rendering.panels import RenderParams, latent_manifold, reconstruction_pairs, sample_grid
+from glyphgen.rendering.panels import (RenderParams, alphabet_grid, category_grid, latent_manifold,
+                                       reconstruction_pairs, sample_grid)
 from glyphgen.stage import run_stage
 from glyphgen.training.checkpoint import load_generator
 
@@ -35,9 +37,16 @@ def main() -> None:
             save_png(out / "reconstructions.png", pairs, params.scale)
         if generator.latent_dim == 2:
             save_png(out / "manifold.png", latent_manifold(generator, params.manifold_steps, test_images), params.scale)
-        frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
-                              test_images[params.morph_to], params.seed)
-        save_gif(out / "morph.gif", frames, params.scale)
+        if generator.conditional:  # rows share a style, columns are the classes; the styles of three test glyphs
+            save_png(out / "classes.png", category_grid(generator, params.grid_columns, params.seed, True), params.scale)
+            save_png(out / "alphabet.png", alphabet_grid(generator, test_images[:3]), params.scale)
+        elif generator.categorical_head:  # one row per category
+            save_png(out / "categories.png", category_grid(generator, params.grid_columns, params.seed, False),
+                     params.scale)
+        if not generator.conditional:  # a conditional model's code has no noise-to-noise walk without a class
+            frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
+                                  test_images[params.morph_to], params.seed)
+            save_gif(out / "morph.gif", frames, params.scale)
         plot_loss_curves(f"metrics/{dataset}/training/{model_name}", out / "losses.png", f"{dataset} / {model_name}")
 
 

@@ -14,7 +14,7 @@ import importlib
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.base import Generator
 
-MODEL_NAMES = ("ae", "conv_ae", "vae", "aae", "gan", "dcgan")
+MODEL_NAMES = ("ae", "conv_ae", "vae", "aae", "gan", "dcgan", "aae_supervised", "aae_semi", "aae_cluster")
 
 
 def model_class(name: str, where: str = "model") -> type[Generator]:

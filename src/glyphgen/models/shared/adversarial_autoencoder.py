@@ -175,12 +175,12 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
 
     def decode_categories(self, style: torch.Tensor, categories: torch.Tensor) -> torch.Tensor:
         """Images of the given categories (N, int) in the given styles (N x style_dim)."""
-        return self.decode(torch.cat([style, self.one_hot(categories)], dim=1))
+        return self.decode(torch.cat([style, self.one_hot(categories.to(style.device))], dim=1))
 
     def sample_categories(self, categories: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One image per entry of `categories`, each in a style drawn from the prior."""
         style = prior_noise(len(categories), self.style_dim, self.device, generator)
-        return self.decode_categories(style, categories.to(self.device))
+        return self.decode_categories(style, categories)
 
     def sample(self, n, generator=None):
         categories = torch.randint(self.categories, (n,), device=self.device, generator=generator)
