@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glyphgen.models.shared.adversarial_autoencoder import AdversarialAutoencoderConfig, StyleCategoryAutoencoder
+from glyphgen.models.shared.adversarial_autoencoder import StyleCategoryConfig, StyleCategoryAutoencoder
 from glyphgen.params import check_positive
 
 
 @dataclass
-class AAEClusterConfig(AdversarialAutoencoderConfig):
+class AAEClusterConfig(StyleCategoryConfig):
     clusters: int = 16  # K: the paper used 16 and 30 on MNIST
 
     def __post_init__(self) -> None:

@@ -16,16 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.models.shared.adversarial_autoencoder import AdversarialAutoencoderConfig, StyleCategoryAutoencoder
-from glyphgen.models.shared.blocks import mlp, optimizer_step, to_tanh_range
+from glyphgen.models.shared.adversarial_autoencoder import StyleCategoryConfig, StyleCategoryAutoencoder
+from glyphgen.models.shared.blocks import optimizer_step, to_tanh_range
 from glyphgen.params import check_positive
 
 
 @dataclass
-class AAESemiConfig(AdversarialAutoencoderConfig):
+class AAESemiConfig(StyleCategoryConfig):
     n_labels: int = 1000  # labelled training images (spread evenly over the classes)
     labelled_batch_size: int = 64  # labelled images per supervised step (one per training step)
 
@@ -68,8 +67,7 @@ class AAESemi(StyleCategoryAutoencoder):
 
     def __init__(self, config: AAESemiConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes, categories=num_classes)
-        self.baseline = nn.Sequential(nn.Flatten(), mlp([image_size * image_size, *config.hidden, num_classes],
-                                                        nn.LeakyReLU(0.2)))
+        self.baseline = self.build_encoder(num_classes)
         self.labelled_images: torch.Tensor | None = None  # picked by start_training; not part of the checkpoint
         self.labelled_labels: torch.Tensor | None = None
 

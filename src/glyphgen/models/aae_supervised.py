@@ -8,7 +8,7 @@ glyph's style drawn in every class is the alphabet (`python -m glyphgen alphabet
 
 from __future__ import annotations
 
-from glyphgen.models.shared.adversarial_autoencoder import AdversarialAutoencoderConfig, StyleCategoryAutoencoder
+from glyphgen.models.shared.adversarial_autoencoder import StyleCategoryConfig, StyleCategoryAutoencoder
 
 
 class AAESupervised(StyleCategoryAutoencoder):
@@ -22,17 +22,17 @@ class AAESupervised(StyleCategoryAutoencoder):
     """
 
     name = "aae_supervised"
-    config_class = AdversarialAutoencoderConfig
+    config_class = StyleCategoryConfig
     presets = {
-        "default": AdversarialAutoencoderConfig(latent_dim=8),
-        "reference": AdversarialAutoencoderConfig(hidden=(1000, 1000), latent_dim=15, discriminator_hidden=(1000, 1000),
+        "default": StyleCategoryConfig(latent_dim=8),
+        "reference": StyleCategoryConfig(hidden=(1000, 1000), latent_dim=15, discriminator_hidden=(1000, 1000),
                                                   beta1=0.9, batch_size=100),
     }
     has_encoder = False
     conditional = True
     infers_category = False
 
-    def __init__(self, config: AdversarialAutoencoderConfig, image_size: int, num_classes: int) -> None:
+    def __init__(self, config: StyleCategoryConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes, categories=num_classes)
 
 

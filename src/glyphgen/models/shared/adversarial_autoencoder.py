@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from glyphgen.models.shared.base import Generator
-from glyphgen.models.shared.blocks import (adam, discriminator_accuracy, discriminator_loss, from_tanh_range,
-                                           generator_loss, mlp, optimizer_step, prior_noise, to_tanh_range)
+from glyphgen.models.shared.blocks import (adam, conv_encoder, discriminator_accuracy, discriminator_loss, flat_size,
+                                           from_tanh_range, generator_loss, mlp, optimizer_step, prior_noise,
+                                           to_tanh_range)
 from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
@@ -51,12 +52,17 @@ class AdversarialAutoencoder(Generator):
     def __init__(self, config, image_size: int, num_classes: int, code_outputs: int, decoder_inputs: int) -> None:
         super().__init__(config, image_size, num_classes)
         pixels = image_size * image_size
-        self.encoder = nn.Sequential(nn.Flatten(), mlp([pixels, *config.hidden, code_outputs], nn.LeakyReLU(0.2)))
+        self.encoder = self.build_encoder(code_outputs)
         output = nn.Tanh() if config.reconstruction == "tanh_mse" else None  # BCE takes the logits
         self.decoder = nn.Sequential(
             mlp([decoder_inputs, *reversed(config.hidden), pixels], nn.LeakyReLU(0.2), output),
             nn.Unflatten(1, self.image_shape),
         )
+
+    def build_encoder(self, outputs: int) -> nn.Module:
+        """Images in [-1, 1] -> `outputs` values each."""
+        pixels = self.image_size * self.image_size
+        return nn.Sequential(nn.Flatten(), mlp([pixels, *self.config.hidden, outputs], nn.LeakyReLU(0.2)))
 
     def code_discriminator(self, code_dim: int) -> nn.Module:
         """codes -> one logit each (a draw of the prior vs an encoded code)."""
@@ -99,6 +105,16 @@ class AdversarialAutoencoder(Generator):
         return from_tanh_range(outputs) if self.config.reconstruction == "tanh_mse" else torch.sigmoid(outputs)
 
 
+@dataclass
+class StyleCategoryConfig(AdversarialAutoencoderConfig):
+    # Stride-2 3x3 conv layers (ReLU) before the encoder's MLP; none: an MLP encoder as `aae`'s.
+    encoder_channels: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "encoder_channels")
+
+
 class StyleCategoryAutoencoder(AdversarialAutoencoder):
     """The decoder reads a style (latent_dim, pushed to N(0, I)) beside a one-hot category of `categories`.
 
@@ -117,6 +133,13 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         self.style_discriminator = self.code_discriminator(config.latent_dim)
         if self.infers_category:
             self.category_discriminator = self.code_discriminator(categories)
+
+    def build_encoder(self, outputs: int) -> nn.Module:
+        if not self.config.encoder_channels:
+            return super().build_encoder(outputs)
+        convs = conv_encoder(self.config.encoder_channels, kernel_size=3, batch_norm=False)
+        features = flat_size(convs, self.image_shape)
+        return nn.Sequential(convs, nn.Flatten(), mlp([features, *self.config.hidden, outputs], nn.LeakyReLU(0.2)))
 
     @property
     def style_dim(self) -> int:
