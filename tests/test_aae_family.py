@@ -156,3 +156,20 @@ def test_alphabet_errors_are_one_line_and_write_nothing(model_dirs, tmp_path, ca
         error = capsys.readouterr().err.strip()
         assert error.startswith(f"error: {message}") and "\n" not in error
         assert not output.exists()
+
+
+def test_the_scorecard_adds_each_models_category_scores(judge, judge_features, kmnist_train, kmnist_test):
+    from glyphgen.evaluation.classifier import image_tensor
+    from glyphgen.evaluation.scorecard import EvaluateConfig, ReferenceStats, Splits, score_generator
+
+    splits = Splits(judge_features, image_tensor(kmnist_train), image_tensor(kmnist_test), kmnist_train.labels,
+                    kmnist_test.labels)
+    config = EvaluateConfig(num_samples=200, fid_bootstrap=0, encoded_images=100, memorisation_samples=100)
+    reference = ReferenceStats.measure(splits, config)
+    expected = {"aae_supervised": {"conditional_accuracy"}, "aae_cluster": {"cluster_accuracy", "nmi"},
+                "aae_semi": {"categorical_accuracy", "baseline_accuracy", "n_labels"}, "aae": set()}
+    extra = {"conditional_accuracy", "cluster_accuracy", "nmi", "categorical_accuracy", "baseline_accuracy", "n_labels"}
+    for name, keys in expected.items():
+        scores = score_generator(tiny_model(name), judge, splits, reference, config)
+        assert extra & set(scores) == keys, name
+        assert all(0 <= scores[key] <= 1 for key in keys - {"n_labels"})
