@@ -35,5 +35,11 @@ class AAESupervised(StyleCategoryAutoencoder):
     def __init__(self, config: StyleCategoryConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes, categories=num_classes)
 
+    def encode(self, images):
+        raise NotImplementedError("aae_supervised: its code needs the class; encode_style gives the style alone")
+
+    def classify(self, images):
+        raise NotImplementedError("aae_supervised: the class is an input, not inferred")
+
 
 MODEL = AAESupervised
