@@ -50,8 +50,7 @@ RUN_IN_TINY_PIPELINE = [
 RUN_IN_A_FRESH_COPY = ["dvc dag --mermaid", "dvc add data/fonts/MyFont.ttf"]
 # - by `dvc repro` itself: the command of a stage, checked against dvc.yaml (this file)
 STAGE_COMMANDS = {"python stages/train.py --dataset kmnist --model vae": "train@kmnist-vae",
-                  "python stages/evaluate.py kmnist vae": "evaluate@kmnist-vae",
-                  "python stages/train_classifier.py kmnist": "train_classifier@kmnist"}
+                  "python stages/evaluate.py kmnist vae": "evaluate@kmnist-vae"}
 # Too costly to run in a test: each is checked another way.
 QUEUED = [  # re-train the judges, re-evaluate every run or train at full budgets: `dvc exp run --queue` checks
     # that DVC accepts every override (test_pipeline.py)
