@@ -26,7 +26,10 @@ class AAEClusterConfig(StyleCategoryConfig):
 class AAECluster(StyleCategoryAutoencoder):
     """Default vs reference (the paper's MNIST clustering as the AAE tutorial sets it: 16 clusters, 1000-1000
     networks, a 5-d style, batch 100, Adam 1e-3 with beta1 0.9): 512-512 networks, a 4-d style, a 256-256
-    discriminator, batch 64, Adam 1e-3 (0.5); a smaller style leaves more for the clusters to say."""
+    discriminator, batch 64, Adam 1e-3 (0.5), adversarial weight 0.1. In 2 KMNIST epochs with 16 clusters
+    (scratch runs) weight 0.1 gave cluster accuracy 28.6% and NMI 0.23, weight 1 18.1% and 0.09: at this budget
+    the 4-d style still carries much of the character (the rows of categories.png differ less than its columns).
+    """
 
     name = "aae_cluster"
     config_class = AAEClusterConfig
