@@ -1,5 +1,6 @@
-"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves,
-and for the GANs the discriminator's eye (its verdict on real and generated images).
+"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves;
+for the GANs the discriminator's eye (its verdict on real and generated images); for models with a category in
+their code, the classes in shared styles and the alphabet, or one row per cluster.
 
 Usage: python stages/render.py <dataset> <model>   -> reports/renders/<dataset>/<model>/
 """
@@ -16,7 +17,8 @@ from glyphgen.rendering.curves import plot_loss_curves
 from glyphgen.rendering.discriminator_eye import discriminator_eye, save_rgb_png
 from glyphgen.rendering.grids import save_png
 from glyphgen.rendering.morph import morph_frames, save_gif
-from glyphgen.rendering.panels import RenderParams, latent_manifold, reconstruction_pairs, sample_grid
+from glyphgen.rendering.panels import (RenderParams, alphabet_grid, category_grid, latent_manifold,
+                                       reconstruction_pairs, sample_grid)
 from glyphgen.stage import run_stage
 from glyphgen.training.checkpoint import load_generator
 
@@ -41,9 +43,16 @@ def main() -> None:
         if isinstance(generator, AdversarialGenerator):
             save_rgb_png(out / "discriminator.png",
                          discriminator_eye(generator, test_images, params.grid_columns, params.seed, params.scale))
-        frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
-                              test_images[params.morph_to], params.seed)
-        save_gif(out / "morph.gif", frames, params.scale)
+        if generator.conditional:  # rows share a style, columns are the classes; the styles of three test glyphs
+            save_png(out / "classes.png", category_grid(generator, params.grid_columns, params.seed, True), params.scale)
+            save_png(out / "alphabet.png", alphabet_grid(generator, test_images[:3]), params.scale)
+        elif generator.categorical_head:  # one row per category
+            save_png(out / "categories.png", category_grid(generator, params.grid_columns, params.seed, False),
+                     params.scale)
+        if not generator.conditional:  # a conditional model's code has no noise-to-noise walk without a class
+            frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
+                                  test_images[params.morph_to], params.seed)
+            save_gif(out / "morph.gif", frames, params.scale)
         plot_loss_curves(f"metrics/{dataset}/training/{model_name}", out / "losses.png", f"{dataset} / {model_name}")
 
 

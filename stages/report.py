@@ -17,7 +17,8 @@ PAGE = "reports/index.html"
 class PipelineParams:
     # Also the matrices of the train, train_classifier, evaluate and render stages in dvc.yaml.
     datasets: list[str] = field(default_factory=lambda: ["kmnist", "glyphs"])
-    models: list[str] = field(default_factory=lambda: ["ae", "conv_ae", "vae", "aae", "gan", "dcgan", "wgan_gp"])
+    models: list[str] = field(default_factory=lambda: ["ae", "conv_ae", "vae", "aae", "aae_supervised", "aae_semi",
+                                                       "aae_cluster", "gan", "dcgan", "wgan_gp"])
 
 
 def main() -> None:

@@ -87,6 +87,12 @@ NOT_RUN = {
     "dvc repro": "the whole default pipeline, as `make repro` runs it; the tiny pipeline runs it on small params",
     "make test": "the test suite itself; `make -n test` is checked (test_makefile.py)",
     "make test-fast": "part of the test suite; `make -n test-fast` is checked (test_makefile.py)",
+    "python -m glyphgen sample models/glyphs/aae_supervised -n 64 --label A -o a.png": "needs a trained "
+    "aae_supervised; the same command on a tiny checkpoint, and its errors, run in test_aae_family.py",
+    "python -m glyphgen alphabet models/glyphs/aae_supervised --style some_glyph.png -o alphabet.png": "needs a "
+    "trained aae_supervised and a glyph image; test_aae_family.py runs it on a tiny checkpoint and a drawn glyph",
+    "PYTHONPATH=src python benchmarks/aae_family.py aae_semi kmnist --epochs 3 --set n_labels=100": "minutes of "
+    "training, numbers to read, not a test; the scores it prints are tested in test_aae_family.py",
     "make bench": "minutes of timing; `make -n bench` is checked (test_makefile.py)",
     "PYTHONPATH=src python benchmarks/train_throughput.py": "minutes of timing, a figure to read, not a test",
     "PYTHONPATH=src python benchmarks/evaluate_time.py --dataset kmnist --model dcgan [--samples 10000]": "minutes of timing, a figure to read, not a test",

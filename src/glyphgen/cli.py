@@ -1,4 +1,4 @@
-"""`python -m glyphgen <command>`: the user-facing commands. Add one by writing a function that takes the
+"""`python -m glyphgen <command>`: the user-facing commands (sample, alphabet, record-fonts, timings). Add one by writing a function that takes the
 parsed arguments and registering its parser in `build_parser`."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path, write_json
@@ -26,13 +27,51 @@ def sample(args: argparse.Namespace) -> None:
     if output.suffix not in (".npy", ".png"):
         raise GlyphgenError(f"{output}: expected a file name ending in .npy or .png")
     model = load_generator(args.model_dir, pick_device(args.device))
-    images = to_uint8(model.draw(args.n, args.seed))
+    if args.label is None:
+        images = to_uint8(model.draw(args.n, args.seed))
+    else:
+        label = class_index(model, args.label)
+        with torch.no_grad():
+            rng = torch.Generator(model.device).manual_seed(args.seed)
+            images = to_uint8(model.sample_categories(torch.full((args.n,), label), rng))
     if output.suffix == ".png":
         save_png(output, tile(images, columns=math.ceil(math.sqrt(args.n))), scale=2)
     else:
         with atomic_path(output) as tmp, open(tmp, "wb") as handle:
             np.save(handle, images)
     print(f"wrote {args.n} samples to {output}")
+
+
+def class_index(model, label: str) -> int:
+    """The class a --label names: its name in the data set's class map (A, お), else its index."""
+    if not model.conditional:
+        raise GlyphgenError(f"--label: {model.name} is unconditional (it cannot draw a chosen class)")
+    if label in model.class_names:
+        return model.class_names.index(label)
+    if label.isdigit() and int(label) < model.num_classes:
+        return int(label)
+    shown = " ".join(model.class_names[:12]) + (" ..." if model.num_classes > 12 else "")
+    raise GlyphgenError(f"--label: expected a class name ({shown}) or an index below {model.num_classes}, "
+                        f"got {label!r}")
+
+
+def alphabet(args: argparse.Namespace) -> None:
+    """Every class of a conditional model drawn in the style of one glyph image (the image in the first column)."""
+    from glyphgen.data.convert import normalise_glyph, read_gray  # only this command reads images
+    from glyphgen.rendering.panels import alphabet_grid
+
+    if Path(args.output).suffix != ".png":
+        raise GlyphgenError(f"{args.output}: expected a file name ending in .png")
+    model = load_generator(args.model_dir, pick_device(args.device))
+    if not model.conditional:
+        raise GlyphgenError(f"{args.model_dir}: {model.name} is unconditional (alphabet needs a model that draws "
+                            f"chosen classes, such as aae_supervised)")
+    gray = read_gray(args.style)
+    if gray.min() == gray.max():
+        raise GlyphgenError(f"{args.style}: a blank image (expected one glyph, dark on light or light on dark)")
+    glyph = torch.from_numpy(normalise_glyph(gray, model.image_size)).float().div(255)[None, None]
+    save_png(args.output, alphabet_grid(model, glyph), scale=2)
+    print(f"wrote {model.num_classes} classes in the style of {args.style} to {args.output}")
 
 
 def record_fonts(args: argparse.Namespace) -> None:
@@ -63,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("-o", "--output", required=True, help="out.npy (N x H x W uint8) or out.png (a grid)")
     sampler.add_argument("--seed", type=int, default=0)
     sampler.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
+    sampler.add_argument("--label", help="draw this class only: its name (A) or index (conditional models)")
     sampler.set_defaults(run=sample)
+
+    styler = commands.add_parser("alphabet", help="every class drawn in the style of one glyph image")
+    styler.add_argument("model_dir", help="models/<dataset>/<conditional model> (or its model.pt)")
+    styler.add_argument("--style", required=True, help="an image of one glyph: any size, either polarity")
+    styler.add_argument("-o", "--output", required=True, help="out.png: the glyph, then every class in its style")
+    styler.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
+    styler.set_defaults(run=alphabet)
 
     recorder = commands.add_parser("record-fonts", help="record matplotlib's bundled fonts for render_glyphs")
     recorder.add_argument("-o", "--output", default="data/matplotlib_fonts.json",

@@ -18,6 +18,7 @@ import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
+from glyphgen.evaluation.categories import category_scores
 from glyphgen.evaluation.classifier import GlyphClassifier, image_tensor, predict
 from glyphgen.io import atomic_path, load_image_set
 from glyphgen.models.shared.base import Generator
@@ -79,13 +80,16 @@ class Splits:
     features: JudgeFeatures
     train_images: torch.Tensor
     test_images: torch.Tensor
+    train_labels: np.ndarray | None = None  # for the category scores (evaluation.categories)
+    test_labels: np.ndarray | None = None
 
     @classmethod
     def load(cls, split_dir: str | Path, classifier_dir: str | Path) -> "Splits":
         """From data/processed/<dataset>/ and the judge's folder models/<dataset>/classifier/."""
         train_set = load_image_set(Path(split_dir) / "train.npz")
         test_set = load_image_set(Path(split_dir) / "test.npz")
-        return cls(JudgeFeatures.load(classifier_dir), image_tensor(train_set), image_tensor(test_set))
+        return cls(JudgeFeatures.load(classifier_dir), image_tensor(train_set), image_tensor(test_set), train_set.labels,
+                   test_set.labels)
 
     @property
     def image_size(self) -> int:
@@ -193,7 +197,8 @@ def score_generator(
     generator: Generator, judge: GlyphClassifier, splits: Splits, reference: ReferenceStats, config: EvaluateConfig,
 ) -> dict[str, float]:
     """A model's scorecard: sample metrics against the test split, plus reconstruction and prior fit if it
-    has an encoder (for a plain autoencoder the prior fit shows how far its codes are from N(0, I)).
+    has an encoder (for a plain autoencoder the prior fit shows how far its codes are from N(0, I)), plus the
+    category scores of a conditional model or one with a categorical head (evaluation.categories).
 
     The prior fit is measured on the aggregate posterior: one code drawn from q(z|x) per test image (the code
     itself for deterministic encoders), the distribution a VAE's decoder learned to read.
@@ -209,6 +214,9 @@ def score_generator(
         codes = torch.cat([generator.encode_sample(batch, generator=rng) for batch in images.split(config.batch_size)])
         scores["prior_kl"] = metrics.gaussian_kl_to_standard(codes)
         scores["prior_mmd"] = metrics.mmd_to_standard(codes, rng)
+    if generator.conditional or generator.categorical_head:
+        scores.update(category_scores(generator, judge, splits.train_images, splits.train_labels, splits.test_images,
+                                      splits.test_labels, sample_count(config, splits), config.seed, config.batch_size))
     return scores
 
 

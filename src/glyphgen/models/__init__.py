@@ -14,7 +14,8 @@ import importlib
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.base import Generator
 
-MODEL_NAMES = ("ae", "conv_ae", "vae", "aae", "gan", "dcgan", "wgan_gp")
+MODEL_NAMES = ("ae", "conv_ae", "vae", "aae", "aae_supervised", "aae_semi", "aae_cluster", "gan", "dcgan",
+               "wgan_gp")
 
 
 def model_class(name: str, where: str = "model") -> type[Generator]:

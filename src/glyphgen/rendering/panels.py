@@ -72,3 +72,27 @@ def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor 
     rows, cols = torch.meshgrid(axes[1].flip(0), axes[0], indexing="ij")  # second axis grows upwards
     codes = torch.stack([cols.flatten(), rows.flatten()], dim=1)
     return tile(to_uint8(generator.decode(codes)), columns=steps)
+
+
+@torch.no_grad()
+def category_grid(generator: Generator, styles: int, seed: int, style_rows: bool) -> np.ndarray:
+    """Every category of a style-and-category model drawn in the same `styles` prior styles (fixed by `seed`):
+    one row per style with a column per category (`style_rows`: one style across all characters), or one row
+    per category (a cluster's members side by side)."""
+    style = torch.randn((styles, generator.style_dim), generator=torch.Generator().manual_seed(seed))
+    categories = torch.arange(generator.categories)
+    if style_rows:
+        style, categories, columns = style.repeat_interleave(len(categories), 0), categories.repeat(styles), len(categories)
+    else:
+        style, categories, columns = style.repeat(len(categories), 1), categories.repeat_interleave(styles), styles
+    return tile(to_uint8(generator.decode_categories(style, categories)), columns)
+
+
+@torch.no_grad()
+def alphabet_grid(generator: Generator, glyphs: torch.Tensor) -> np.ndarray:
+    """One row per glyph (N x 1 x H x W, [0, 1]): the glyph itself, then every class drawn in its style."""
+    categories = torch.arange(generator.categories)
+    rows = [torch.cat([glyph[None].to(style.device),
+                       generator.decode_categories(style.expand(len(categories), -1), categories)])
+            for glyph, style in zip(glyphs, generator.encode_style(glyphs.to(generator.device)))]
+    return tile(to_uint8(torch.cat(rows)), len(categories) + 1)

@@ -1,7 +1,7 @@
 """Checkpoints: one file that rebuilds a trained generator on its own, and optionally resumes its training.
 
 A checkpoint is a plain dict of tensors and primitives, so it loads with torch.load(weights_only=True):
-  model, config (the model's dataclass as a dict), image_size, num_classes, state_dict,
+  model, config (the model's dataclass as a dict), image_size, num_classes, state_dict, class_names,
   and, in resumable checkpoints only, training: {epoch, step, run, optimizers, rng}.
 """
 
@@ -30,6 +30,7 @@ def save_checkpoint(path: str | Path, model: Generator, training: dict[str, Any]
         "image_size": model.image_size,
         "num_classes": model.num_classes,
         "state_dict": model.state_dict(),
+        "class_names": model.class_names,
     }
     if training is not None:
         checkpoint["training"] = training
@@ -59,6 +60,7 @@ def generator_from_checkpoint(checkpoint: dict[str, Any], device: torch.device |
     generator_class = model_class(checkpoint.get("model"), where)
     config = generator_class.config_from_params("default", checkpoint["config"], f"{where}:config")
     model = generator_class(config, checkpoint["image_size"], checkpoint["num_classes"])
+    model.class_names = checkpoint.get("class_names", model.class_names)  # older checkpoints have none
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as exc:  # torch lists every missing, unexpected and mis-shaped tensor, one per line

@@ -85,6 +85,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
         torch.set_num_threads(config.threads)
     data_order = seed_everything(config.seed)
     model = model_class(model_name)(model_config, train_set.image_size, len(train_set.class_names))
+    model.class_names = list(train_set.class_names)
     model = place(model, device)
     optimizers = model.configure_optimizers()
     run = {"model": model_name, "config": dataclasses.asdict(model_config), "epochs": epochs, "seed": config.seed,
@@ -99,6 +100,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
             network.compile()
 
     data = DeviceImages.from_image_set(train_set, device)
+    model.start_training(data.images, data.labels, config.seed)
     batch_size = model.config.batch_size
     if batch_size % rank.world_size:
         raise GlyphgenError(f"params.yaml:models.{model_name}: batch_size {batch_size} (the global batch) does not "

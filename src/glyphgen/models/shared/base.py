@@ -23,12 +23,18 @@ class Generator(nn.Module, abc.ABC):
     config_class: ClassVar[type]  # a dataclass of hyperparameters (always with a batch_size), parsed from params.yaml
     presets: ClassVar[dict[str, Any]]  # named configs: "default" (sized for a CPU) and "reference" (the recipe)
     has_encoder: ClassVar[bool] = False
+    # Draws images of a chosen class (`sample_categories`): the sample command's --label, the alphabet command.
+    conditional: ClassVar[bool] = False
+    # What `classify` (a categorical code's logits) predicts: "classes" (the data set's, as aae_semi learns them)
+    # or "clusters" (unlabelled, aae_cluster); "" for models without one. The evaluate stage scores it.
+    categorical_head: ClassVar[str] = ""
 
     def __init__(self, config: Any, image_size: int, num_classes: int) -> None:
         super().__init__()
         self.config = config
         self.image_size = image_size
         self.num_classes = num_classes
+        self.class_names = [str(label) for label in range(num_classes)]  # the training loop sets the data set's
 
     @classmethod
     def config_from_params(cls, preset: str, overrides: dict[str, Any], where: str) -> Any:
@@ -58,6 +64,11 @@ class Generator(nn.Module, abc.ABC):
     @abc.abstractmethod
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n images in [0, 1], N x 1 x H x W, from the model's prior, reproducibly under `generator`."""
+
+    def start_training(self, images: torch.Tensor, labels: torch.Tensor, seed: int) -> None:
+        """Called before the first step (and on resuming) with the whole training set on the device (uint8
+        N x 1 x H x W, int64 labels): where a model picks what it trains on besides the batches (aae_semi's
+        labelled subset). It must not draw from the global RNG, so resumed runs stay exact."""
 
     def observe_losses(self, losses: dict[str, float]) -> None:
         """Called by the loop with the losses it read back (means since the last read-back, every

@@ -1,0 +1,72 @@
+"""Scores of models whose code holds a category (the adversarial autoencoder family): how often class-conditioned
+samples are judged as their class, how well a categorical head classifies, and how well its clusters match the
+classes (cluster accuracy, NMI)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.metrics import normalized_mutual_info_score
+
+from glyphgen.evaluation.classifier import GlyphClassifier, predict
+from glyphgen.models.shared.base import Generator
+
+
+def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(np.asarray(predicted) == np.asarray(labels)))
+
+
+def cluster_accuracy(train_clusters: np.ndarray, train_labels: np.ndarray, test_clusters: np.ndarray,
+                     test_labels: np.ndarray) -> float:
+    """Each cluster is labelled by its majority training class (ties: the lower class), then scored on the
+    test split; a test image in a cluster no training image fell into counts as wrong."""
+    clusters = int(max(train_clusters.max(), test_clusters.max())) + 1
+    counts = np.zeros((clusters, int(train_labels.max()) + 1), np.int64)
+    np.add.at(counts, (train_clusters, train_labels), 1)
+    majority = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), -1)
+    return accuracy(majority[test_clusters], test_labels)
+
+
+def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
+    """Normalised mutual information of clusters and classes (scikit-learn; arithmetic mean): 1 when each
+    cluster is one class and each class one cluster, 0 when they are independent."""
+    return float(normalized_mutual_info_score(labels, clusters))
+
+
+@torch.no_grad()
+def predicted_categories(classify, images: torch.Tensor, batch_size: int) -> np.ndarray:
+    return torch.cat([classify(batch).argmax(dim=1).cpu() for batch in images.split(batch_size)]).numpy()
+
+
+@torch.no_grad()
+def conditional_accuracy(generator: Generator, judge: GlyphClassifier, count: int, seed: int, batch_size: int) -> float:
+    """The judge's accuracy on `count` samples drawn class by class (sample of class c judged as c), the classes
+    in turn so each is drawn equally often (a classifier accuracy score)."""
+    labels = torch.arange(count) % generator.num_classes
+    rng = torch.Generator().manual_seed(seed)
+    samples = torch.cat([generator.sample_categories(batch, generator=rng).float().cpu()
+                         for batch in labels.split(batch_size)])
+    return accuracy(predict(judge, samples, batch_size)[1].argmax(dim=1).numpy(), labels.numpy())
+
+
+def category_scores(generator: Generator, judge: GlyphClassifier, train_images: torch.Tensor,
+                    train_labels: np.ndarray, test_images: torch.Tensor, test_labels: np.ndarray, count: int,
+                    seed: int, batch_size: int) -> dict[str, float]:
+    """What the model's categories are worth: conditional_accuracy for conditional models; for a categorical head
+    of classes, its test accuracy (categorical_accuracy) beside the supervised-only baseline's; for one of
+    clusters, cluster_accuracy and nmi on the test split."""
+    scores = {}
+    if generator.conditional:
+        scores["conditional_accuracy"] = conditional_accuracy(generator, judge, count, seed, batch_size)
+    if generator.categorical_head == "classes":
+        scores["categorical_accuracy"] = accuracy(predicted_categories(generator.classify, test_images, batch_size),
+                                                  test_labels)
+        scores["baseline_accuracy"] = accuracy(
+            predicted_categories(generator.baseline_classify, test_images, batch_size), test_labels)
+        scores["n_labels"] = generator.config.n_labels
+    elif generator.categorical_head == "clusters":
+        test_clusters = predicted_categories(generator.classify, test_images, batch_size)
+        train_clusters = predicted_categories(generator.classify, train_images, batch_size)
+        scores["cluster_accuracy"] = cluster_accuracy(train_clusters, train_labels, test_clusters, test_labels)
+        scores["nmi"] = nmi(test_clusters, test_labels)
+    return scores

@@ -1,0 +1,177 @@
+"""The adversarial autoencoder family (aae_supervised, aae_semi, aae_cluster): phases, the labelled subset, the
+category scores and the commands that draw chosen classes. Shapes, presets, checkpoints and seeding are checked
+for every model in test_models.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from glyphgen.cli import main
+from glyphgen.errors import GlyphgenError
+from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi
+from glyphgen.models.aae_semi import labelled_subset
+from glyphgen.rendering.panels import alphabet_grid, category_grid
+from glyphgen.training.checkpoint import save_checkpoint
+from tiny_models import kmnist_slice, tiny_model
+
+FAMILY = ["aae_supervised", "aae_semi", "aae_cluster"]
+# The loss of each phase: reconstruction, each discriminator's (regularisation), and aae_semi's supervised ones.
+DISCRIMINATORS = {"aae": [""], "aae_supervised": ["style_"], "aae_semi": ["style_", "category_"],
+                  "aae_cluster": ["style_", "category_"]}
+PHASE_LOSSES = {
+    "aae": ["reconstruction", "discriminator"],
+    "aae_supervised": ["reconstruction", "style_discriminator"],
+    "aae_semi": ["reconstruction", "style_discriminator", "category_discriminator", "supervised", "baseline"],
+    "aae_cluster": ["reconstruction", "style_discriminator", "category_discriminator"],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_set():
+    image_set = kmnist_slice(64)
+    return torch.from_numpy(image_set.images).unsqueeze(1), torch.from_numpy(image_set.labels)
+
+
+@pytest.mark.parametrize("name", PHASE_LOSSES)
+def test_each_phase_loss_falls_over_a_few_steps(name, tiny_set):
+    images, labels = tiny_set
+    torch.manual_seed(0)
+    # Without the encoder fighting back (adversarial weight 0), each discriminator's own phase must learn.
+    model = tiny_model(name, lr=3e-3, adversarial_weight=0.0)
+    model.start_training(images, labels, seed=0)
+    optimizers = model.configure_optimizers()
+    history = [model.train_step(images.float() / 255, labels, optimizers) for _ in range(20)]
+    for loss in PHASE_LOSSES[name]:
+        values = [step[loss].item() for step in history]
+        assert sum(values[-3:]) < sum(values[:3]), (loss, values)
+    accuracies = [f"{role}d_accuracy_{side}" for role in DISCRIMINATORS[name] for side in ("real", "fake")]
+    assert sorted(key for key in history[0] if "d_accuracy" in key) == sorted(accuracies)
+    assert all(0 <= history[-1][key] <= 1 for key in accuracies)
+
+
+def test_the_labelled_subset_is_balanced_seeded_and_drawn_from_the_given_labels_only():
+    labels = np.repeat(np.arange(10), 300)
+    for n_labels in (100, 1000):
+        chosen = labelled_subset(labels, n_labels, seed=0)
+        assert len(set(chosen)) == n_labels and chosen.max() < len(labels)
+        assert set(np.bincount(labels[chosen])) == {n_labels // 10}
+        assert np.array_equal(chosen, labelled_subset(labels, n_labels, seed=0))
+        assert not np.array_equal(chosen, labelled_subset(labels, n_labels, seed=1))
+    uneven = np.bincount(labels[labelled_subset(labels, 105, seed=0)])
+    assert uneven.sum() == 105 and uneven.max() - uneven.min() == 1
+    with pytest.raises(GlyphgenError, match="n_labels: expected at least one labelled image per class"):
+        labelled_subset(labels, 5, seed=0)
+    with pytest.raises(GlyphgenError, match="n_labels: class 0 has 300 training images, 301 needed"):
+        labelled_subset(labels, 3010, seed=0)
+
+
+def test_aae_semi_learns_from_the_training_images_it_is_started_with_only(tiny_set):
+    images, labels = tiny_set
+    model = tiny_model("aae_semi", n_labels=20)
+    model.start_training(images, labels, seed=0)
+    assert len(model.labelled_images) == 20 and np.bincount(model.labelled_labels.numpy()).tolist() == [2] * 10
+    rows = {bytes(image.numpy()) for image in images}
+    assert all(bytes(image.numpy()) in rows for image in model.labelled_images)
+    assert "labelled_images" not in "".join(model.state_dict())  # not saved with the model
+
+
+def test_accuracy_cluster_accuracy_and_nmi_on_hand_made_cases():
+    assert accuracy(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2])) == 0.75
+    # Cluster 5 is mostly class 1, cluster 7 class 0, cluster 3 has no training image (its test image is wrong).
+    train_clusters, train_labels = np.array([5, 5, 5, 7, 7]), np.array([1, 1, 0, 0, 0])
+    test_clusters, test_labels = np.array([5, 7, 7, 3]), np.array([1, 0, 1, 0])
+    assert cluster_accuracy(train_clusters, train_labels, test_clusters, test_labels) == 0.5
+    assert nmi(np.array([3, 3, 1, 1]), np.array([0, 0, 1, 1])) == pytest.approx(1.0)
+    assert nmi(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("image_size", [28, 64])
+def test_category_grids_and_the_alphabet_have_one_tile_per_class(image_size):
+    supervised, cluster = tiny_model("aae_supervised", image_size), tiny_model("aae_cluster", image_size)
+    side = image_size + 2  # tile() puts a 2-pixel gap around each image
+    assert category_grid(supervised, 3, seed=0, style_rows=True).shape == (3 * side + 2, 10 * side + 2)
+    assert category_grid(cluster, 3, seed=0, style_rows=False).shape == (6 * side + 2, 3 * side + 2)
+    glyphs = torch.rand(2, 1, image_size, image_size)
+    assert alphabet_grid(supervised, glyphs).shape == (2 * side + 2, 11 * side + 2)
+
+
+@pytest.fixture
+def model_dirs(tmp_path):
+    torch.manual_seed(0)
+    supervised = tiny_model("aae_supervised")
+    supervised.class_names = list("ABCDEFGHIJ")
+    save_checkpoint(tmp_path / "aae_supervised" / "model.pt", supervised)
+    save_checkpoint(tmp_path / "aae" / "model.pt", tiny_model("aae"))
+    return tmp_path
+
+
+def test_sample_draws_the_class_a_label_names(model_dirs, tmp_path):
+    model_dir = str(model_dirs / "aae_supervised")
+    for label, name in [("C", "c.npy"), ("2", "two.npy"), ("D", "d.npy")]:
+        assert main(["sample", model_dir, "-n", "4", "--label", label, "-o", str(tmp_path / name)]) == 0
+    by_name, by_index, other = (np.load(tmp_path / name) for name in ("c.npy", "two.npy", "d.npy"))
+    assert by_name.shape == (4, 28, 28) and np.array_equal(by_name, by_index) and not np.array_equal(by_name, other)
+    assert main(["sample", model_dir, "-n", "4", "--label", "C", "-o", str(tmp_path / "c.png")]) == 0
+    assert Image.open(tmp_path / "c.png").size == (2 * (2 * 30 + 2),) * 2
+
+
+@pytest.mark.parametrize("model, label, message", [
+    ("aae_supervised", "Z", "--label: expected a class name (A B C D E F G H I J) or an index below 10, got 'Z'"),
+    ("aae_supervised", "10", "--label: expected a class name (A B C D E F G H I J) or an index below 10, got '10'"),
+    ("aae", "A", "--label: aae is unconditional (it cannot draw a chosen class)"),
+])
+def test_a_bad_or_unusable_label_is_a_one_line_error_and_writes_nothing(model_dirs, tmp_path, capsys, model, label,
+                                                                        message):
+    output = tmp_path / "out.png"
+    assert main(["sample", str(model_dirs / model), "-n", "4", "--label", label, "-o", str(output)]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not output.exists()
+
+
+def test_alphabet_draws_every_class_in_the_style_of_any_glyph_image(model_dirs, tmp_path):
+    # Dark ink on light paper at 50 x 40: the command normalises it as convert_glyphs does.
+    picture = np.full((50, 40), 230, np.uint8)
+    picture[10:40, 15:22] = 20
+    Image.fromarray(picture).save(tmp_path / "glyph.png")
+    output = tmp_path / "alphabet.png"
+    assert main(["alphabet", str(model_dirs / "aae_supervised"), "--style", str(tmp_path / "glyph.png"),
+                 "-o", str(output)]) == 0
+    assert Image.open(output).size == (2 * (11 * 30 + 2), 2 * (30 + 2))
+
+
+def test_alphabet_errors_are_one_line_and_write_nothing(model_dirs, tmp_path, capsys):
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    Image.fromarray(np.full((20, 20), 255, np.uint8)).save(tmp_path / "blank.png")
+    Image.fromarray(np.full((20, 20), 0, np.uint8)).save(tmp_path / "any.png")
+    output = tmp_path / "alphabet.png"
+    cases = [
+        (model_dirs / "aae_supervised", "broken.png", f"{tmp_path / 'broken.png'}: not a readable image ("),
+        (model_dirs / "aae_supervised", "missing.png", f"{tmp_path / 'missing.png'}: not a readable image ("),
+        (model_dirs / "aae_supervised", "blank.png", f"{tmp_path / 'blank.png'}: a blank image"),
+        (model_dirs / "aae", "any.png", f"{model_dirs / 'aae'}: aae is unconditional"),
+    ]
+    for model_dir, style, message in cases:
+        assert main(["alphabet", str(model_dir), "--style", str(tmp_path / style), "-o", str(output)]) == 1
+        error = capsys.readouterr().err.strip()
+        assert error.startswith(f"error: {message}") and "\n" not in error
+        assert not output.exists()
+
+
+def test_the_scorecard_adds_each_models_category_scores(judge, judge_features, kmnist_train, kmnist_test):
+    from glyphgen.evaluation.classifier import image_tensor
+    from glyphgen.evaluation.scorecard import EvaluateConfig, ReferenceStats, Splits, score_generator
+
+    splits = Splits(judge_features, image_tensor(kmnist_train), image_tensor(kmnist_test), kmnist_train.labels,
+                    kmnist_test.labels)
+    config = EvaluateConfig(num_samples=200, fid_bootstrap=0, encoded_images=100, memorisation_samples=100)
+    reference = ReferenceStats.measure(splits, config)
+    expected = {"aae_supervised": {"conditional_accuracy"}, "aae_cluster": {"cluster_accuracy", "nmi"},
+                "aae_semi": {"categorical_accuracy", "baseline_accuracy", "n_labels"}, "aae": set()}
+    extra = {"conditional_accuracy", "cluster_accuracy", "nmi", "categorical_accuracy", "baseline_accuracy", "n_labels"}
+    for name, keys in expected.items():
+        scores = score_generator(tiny_model(name), judge, splits, reference, config)
+        assert extra & set(scores) == keys, name
+        assert all(0 <= scores[key] <= 1 for key in keys - {"n_labels"})
