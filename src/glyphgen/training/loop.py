@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Literal
 
 import pandas as pd
 import torch
@@ -49,7 +49,10 @@ class TrainConfig:
     device: str = "auto"  # auto = CUDA when present, else CPU
     threads: int = 0  # CPU threads; 0 = torch's default, one per core (see below)
     seed: int = 0
-    compile: bool = False  # torch.compile the networks (CUDA only)
+    # torch.compile the networks: none, default, or reduce-overhead (on CUDA, CUDA graphs replay each network's
+    # kernels in one launch: the small models are otherwise launch-bound). On the CPU it compiles too (inductor's
+    # C++ kernels), but the pipeline's default stays none: compiling costs more than these short runs gain.
+    compile: Literal["none", "default", "reduce-overhead"] = "none"
     bf16: bool = True  # bf16 autocast (CUDA only)
     log_every: int = 50  # steps between loss read-backs (dvclive, progress bar, NaN guard)
     sample_grids: int = 8  # sample grids per run, at evenly spaced epochs (the last one always)
@@ -81,9 +84,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
                       "seed": config.seed, "data": data_version(train_set), "code": code_version(model_name)},
                      sort_keys=True)
     epoch, step, seconds = resume(work_dir, model, optimizers, data_order, run)
-    if config.compile and device.type == "cuda":
-        for network in model.children():
-            network.compile()
+    train_step = step_function(model, optimizers, device, config)
 
     data = DeviceImages.from_image_set(train_set, device)
     batch_size = model.config.batch_size
@@ -92,24 +93,16 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     # A redirected log (CI, `dvc repro > log`) gets a line every 30 s instead of ten a second.
     progress = tqdm(total=epochs * steps_per_epoch, initial=step, desc=model_name, unit="step",
                     mininterval=0.1 if sys.stderr.isatty() else 30.0)
-    loss_sums: dict[str, torch.Tensor] = {}
-    steps_summed = 0
+
+    def read_back(means: dict[str, float], step: int, steps: int) -> None:
+        check_losses(means, step, epoch, config.max_loss, work_dir)
+        log_losses(live, progress, step, epoch, means)
+        progress.update(steps)
+
     while epoch < epochs:
         started = time.perf_counter()
         model.train()
-        for batch, (images, labels) in enumerate(data.epoch_batches(batch_size, data_order), start=1):
-            with autocast(device, config.bf16):
-                losses = model.train_step(images, labels, optimizers)
-            loss_sums = {name: loss_sums.get(name, 0) + loss.float() for name, loss in losses.items()}
-            steps_summed += 1
-            step += 1
-            progress.update()
-            # The epoch's last step is always checked, so no NaN goes unseen into a checkpoint.
-            if step % config.log_every == 0 or batch == steps_per_epoch:
-                means = mean_losses(loss_sums, steps_summed)
-                check_losses(means, step, epoch, config.max_loss, work_dir)
-                log_losses(live, progress, step, epoch, means)
-                loss_sums, steps_summed = {}, 0
+        step = run_epoch(train_step, data.epoch_batches(batch_size, data_order), step, config.log_every, read_back)
         epoch += 1
         seconds += time.perf_counter() - started
         if grid_due(epoch, epochs, config.sample_grids):
@@ -126,6 +119,46 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     shutil.rmtree(work_dir)  # the resume checkpoint, no longer needed once the run is in place
     images_per_second = step * batch_size / max(seconds, 1e-9)
     return {"train_seconds": round(seconds, 1), "images_per_second": round(images_per_second, 1)}
+
+
+def step_function(model: Generator, optimizers: dict[str, torch.optim.Optimizer], device: torch.device,
+                  config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
+    """One optimisation step as the loop runs it: bf16 autocast on CUDA (train.bf16) and each network compiled
+    as train.compile says. The model's optimisers are fused Adam (models/shared/blocks.adam)."""
+    if config.compile != "none":
+        for network in model.children():
+            network.compile(mode=config.compile)
+    # CUDA graphs reuse their output buffers: marking each step's start tells them the last step's are dead.
+    mark_step = config.compile == "reduce-overhead" and device.type == "cuda"
+
+    def step(images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if mark_step:
+            torch.compiler.cudagraph_mark_step_begin()
+        with autocast(device, config.bf16):
+            return model.train_step(images, labels, optimizers)
+
+    return step
+
+
+def run_epoch(train_step: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
+              batches: Iterable[tuple[torch.Tensor, torch.Tensor]], step: int, log_every: int,
+              read_back: Callable[[dict[str, float], int, int], None]) -> int:
+    """Train on every batch; return the step count after them. Losses are summed on the device and read back
+    (`read_back(mean losses, step, steps since the last read-back)`) only every `log_every` steps and after
+    the last batch, so no NaN goes unseen into a checkpoint and the host never waits on the device between."""
+    loss_sums: dict[str, torch.Tensor] = {}
+    steps_summed = 0
+    for images, labels in batches:
+        losses = train_step(images, labels)
+        loss_sums = {name: loss_sums.get(name, 0) + loss.float() for name, loss in losses.items()}
+        steps_summed += 1
+        step += 1
+        if step % log_every == 0:
+            read_back(mean_losses(loss_sums, steps_summed), step, steps_summed)
+            loss_sums, steps_summed = {}, 0
+    if steps_summed:
+        read_back(mean_losses(loss_sums, steps_summed), step, steps_summed)
+    return step
 
 
 def publish(moves: list[tuple[Path, Path]]) -> None:
