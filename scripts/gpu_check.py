@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=MODEL_NAMES)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--compile", choices=["none", "default", "reduce-overhead"], default="reduce-overhead")
+    parser.add_argument("--compile", choices=["none", "default", "reduce-overhead", "cuda-graph"], default="cuda-graph")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 

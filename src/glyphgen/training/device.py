@@ -35,10 +35,11 @@ def place(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return module.to(device, memory_format=torch.channels_last)
 
 
-def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; on CPU a no-op, since CPU bf16 is slower than fp32 for these small layers."""
+def autocast(device: torch.device, enabled: bool = True, cache_enabled: bool = True) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; on CPU a no-op, since CPU bf16 is slower than fp32 for these small layers.
+    A step captured as a CUDA graph must not cache its bf16 weight copies (`cache_enabled=False`)."""
     if enabled and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, cache_enabled=cache_enabled)
     return contextlib.nullcontext()
 
 

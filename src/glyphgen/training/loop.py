@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Literal
 import pandas as pd
 import torch
 from dvclive import Live
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from glyphgen.errors import GlyphgenError
@@ -49,10 +50,11 @@ class TrainConfig:
     device: str = "auto"  # auto = CUDA when present, else CPU
     threads: int = 0  # CPU threads; 0 = torch's default, one per core (see below)
     seed: int = 0
-    # torch.compile the networks: none, default, or reduce-overhead (on CUDA, CUDA graphs replay each network's
-    # kernels in one launch: the small models are otherwise launch-bound). On the CPU it compiles too (inductor's
-    # C++ kernels), but the pipeline's default stays none: compiling costs more than these short runs gain.
-    compile: Literal["none", "default", "reduce-overhead"] = "none"
+    # How the step runs. none: eagerly. default, reduce-overhead: torch.compile each network (reduce-overhead
+    # replays each one's kernels as CUDA graphs). cuda-graph (CUDA only): the whole step, forward, backward and
+    # optimiser, captured once as one CUDA graph and replayed, so a small model's step is one launch, not
+    # hundreds. On the CPU, compile runs too (inductor's C++ kernels) and cuda-graph is eager.
+    compile: Literal["none", "default", "reduce-overhead", "cuda-graph"] = "none"
     bf16: bool = True  # bf16 autocast (CUDA only)
     log_every: int = 50  # steps between loss read-backs (dvclive, progress bar, NaN guard)
     sample_grids: int = 8  # sample grids per run, at evenly spaced epochs (the last one always)
@@ -123,21 +125,68 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
 
 def step_function(model: Generator, optimizers: dict[str, torch.optim.Optimizer], device: torch.device,
                   config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
-    """One optimisation step as the loop runs it: bf16 autocast on CUDA (train.bf16) and each network compiled
-    as train.compile says. The model's optimisers are fused Adam (models/shared/blocks.adam)."""
-    if config.compile != "none":
+    """One optimisation step as the loop runs it: bf16 autocast on CUDA (train.bf16), run as train.compile
+    says. The model's optimisers are fused Adam (models/shared/blocks.adam)."""
+    if config.compile in ("default", "reduce-overhead"):
         for network in model.children():
             network.compile(mode=config.compile)
     # CUDA graphs reuse their output buffers: marking each step's start tells them the last step's are dead.
     mark_step = config.compile == "reduce-overhead" and device.type == "cuda"
+    graphed = config.compile == "cuda-graph" and device.type == "cuda" and capturable(model)
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         if mark_step:
             torch.compiler.cudagraph_mark_step_begin()
-        with autocast(device, config.bf16):
+        with autocast(device, config.bf16, cache_enabled=not graphed):
             return model.train_step(images, labels, optimizers)
 
-    return step
+    return GraphedStep(step, optimizers) if graphed else step
+
+
+def capturable(model: Generator) -> bool:
+    """Whether a model's step can be captured as a CUDA graph: AveragedModel (the GANs' weight average) reads
+    its update counter on the host, which a capture forbids; such a model runs its step eagerly."""
+    if any(isinstance(module, AveragedModel) for module in model.modules()):
+        print(f"train.compile=cuda-graph: {model.name} averages its weights with AveragedModel, which syncs with "
+              f"the host every step; its step runs eagerly", file=sys.stderr)
+        return False
+    return True
+
+
+class GraphedStep:
+    """A training step captured once as a CUDA graph (after a few eager steps on a side stream, as capture
+    requires) and replayed on every later batch, copied into the graph's static input. Each call is one real
+    step; the returned losses are the graph's own tensors, overwritten by the next replay (the loop adds them
+    to its sums first, in stream order)."""
+
+    WARM_UP_STEPS = 3
+
+    def __init__(self, step: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
+                 optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        self.step, self.steps, self.graph = step, 0, None
+        for optimizer in optimizers.values():  # keep the optimiser's step counter on the device
+            for group in optimizer.param_groups:
+                group["capturable"] = True
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.steps += 1
+        if self.steps <= self.WARM_UP_STEPS:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                losses = self.step(images, labels)
+            torch.cuda.current_stream().wait_stream(side)
+            return losses
+        if self.graph is None:
+            self.images, self.labels = images.clone(), labels.clone()
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.losses = self.step(self.images, self.labels)
+        else:
+            self.images.copy_(images)
+            self.labels.copy_(labels)
+        self.graph.replay()
+        return self.losses
 
 
 def run_epoch(train_step: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
