@@ -214,7 +214,17 @@ def dvc_seconds(dvc_dir: Path, repeats: int) -> dict[str, Timing]:
             seconds[command].append(time.perf_counter() - started)
             if done.returncode != 0 or (command == "dvc repro" and "Running stage" in done.stdout):
                 raise GlyphgenError(f"{dvc_dir}: `{command}` was not a no-op:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    print(f"ruamel.yaml's C parser in {dvc_dir}'s dvc: {'yes' if c_yaml_parser(dvc_dir, env) else 'no'}")
     return {command: Timing(values) for command, values in seconds.items()}
+
+
+def c_yaml_parser(dvc_dir: Path, env: dict) -> bool:
+    """Whether the dvc there parses YAML with ruamel's C parser (ruamel.yaml.clib): DVC reads params.yaml once
+    per stage, about 50 times a run, and the pure-Python parser made that most of a no-op's time."""
+    python = dvc_dir / ".venv" / "bin" / "python"
+    done = subprocess.run([str(python) if python.exists() else sys.executable, "-c", "import _ruamel_yaml"],
+                          cwd=dvc_dir, env=env, capture_output=True)
+    return done.returncode == 0
 
 
 def dvc_table(timings: dict[str, Timing]) -> str:
@@ -238,7 +248,7 @@ def machine(device: torch.device) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    parser.add_argument("--models", nargs="*", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     parser.add_argument("--presets", nargs="+", default=["default", "reference"], choices=["default", "reference"])
     parser.add_argument("--dataset", default="kmnist", help="data/processed/<dataset>/train.npz (random images when absent)")
     parser.add_argument("--data", help="a train.npz to read instead")
@@ -272,6 +282,7 @@ def main() -> None:
                              [str(c) for c in range(10)])
         data_name = "random 28 x 28 images (60,000)"
     default_threads = torch.get_num_threads()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     header = (f"Machine: {machine(device)}. Data: {data_name}. glyphgen's loop: params.yaml train "
               f"(compile {train.compile}, bf16 {train.bf16}, threads {train.threads or default_threads}, "
               f"log_every {train.log_every}).")
@@ -295,9 +306,13 @@ def main() -> None:
     table = training_table(rows, peak_tflops(device))
     print(table)
 
+    load = (f"Load average (1 min) {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end of the "
+            f"training figures: other jobs shared the machine, so absolute figures are low and noisy; the two "
+            f"loops' repeats alternate, so that load falls on both alike and the ratios are the figures to read.")
+    print(load)
     sections = [f"# glyphgen against the tutorial loop\n\nWritten by `{' '.join(['python', *sys.argv])}` "
                 f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n{header}\n",
-                "" if not args.note else args.note + "\n",
+                load + "\n", "" if not args.note else args.note + "\n",
                 "## Training throughput\n\nimages/s: median (min-max) of the repeats; ratio: glyphgen's median over "
                 "the reference loop's. Conv models: TFLOP/s achieved by glyphgen's step (forward and backward "
                 "FLOPs counted by FlopCounterMode)" + (" against the device's dense bf16 peak" if device.type == "cuda"
