@@ -200,12 +200,23 @@ def training_table(rows: list[dict], peak: float | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dvc_seconds(dvc_dir: Path, repeats: int) -> dict[str, Timing]:
-    """Wall seconds of a no-op `dvc status` and `dvc repro` in dvc_dir, alternating (stored as Timing lists)."""
+def dvc_env(dvc_dir: Path) -> dict[str, str]:
+    """The environment `make repro` runs DVC in: the folder's .venv first on PATH."""
     env = dict(os.environ)
     venv_bin = dvc_dir / ".venv" / "bin"
     if venv_bin.is_dir():
         env["PATH"] = f"{venv_bin}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def dvc_seconds(dvc_dir: Path, repeats: int) -> dict[str, Timing] | None:
+    """Wall seconds of a no-op `dvc status` and `dvc repro` in dvc_dir, alternating (stored as Timing lists);
+    None when the pipeline there is not up to date, where `dvc repro` would run stages rather than check them."""
+    env = dvc_env(dvc_dir)
+    status = subprocess.run(["dvc", "status", "--json"], cwd=dvc_dir, env=env, capture_output=True, text=True)
+    if status.returncode != 0 or status.stdout.strip() != "{}":
+        print(f"{dvc_dir}: the pipeline is not up to date (or not a DVC project): no no-op to time")
+        return None
     seconds: dict[str, list[float]] = {"dvc status": [], "dvc repro": []}
     for _ in range(repeats):
         for command in seconds:
@@ -214,7 +225,6 @@ def dvc_seconds(dvc_dir: Path, repeats: int) -> dict[str, Timing]:
             seconds[command].append(time.perf_counter() - started)
             if done.returncode != 0 or (command == "dvc repro" and "Running stage" in done.stdout):
                 raise GlyphgenError(f"{dvc_dir}: `{command}` was not a no-op:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    print(f"ruamel.yaml's C parser in {dvc_dir}'s dvc: {'yes' if c_yaml_parser(dvc_dir, env) else 'no'}")
     return {command: Timing(values) for command, values in seconds.items()}
 
 
@@ -317,13 +327,13 @@ def main() -> None:
                 "the reference loop's. Conv models: TFLOP/s achieved by glyphgen's step (forward and backward "
                 "FLOPs counted by FlopCounterMode)" + (" against the device's dense bf16 peak" if device.type == "cuda"
                                                         else "") + ".\n\n" + table]
-    if args.dvc_dir:
-        dvc = dvc_seconds(Path(args.dvc_dir), args.dvc_repeats)
+    dvc = dvc_seconds(Path(args.dvc_dir), args.dvc_repeats) if args.dvc_dir else None
+    if dvc is not None:
         stages = timings_table(load_timings(Path(args.dvc_dir) / "timings"))
-        print(dvc_table(dvc))
-        print(stages)
-        sections.append(f"## A no-op pipeline\n\n`{args.dvc_dir}` (every stage cached), {args.dvc_repeats} "
-                        f"repeats each, alternating:\n\n{dvc_table(dvc)}\n"
+        parser_used = "with" if c_yaml_parser(Path(args.dvc_dir), dvc_env(Path(args.dvc_dir))) else "without"
+        print(f"dvc in {args.dvc_dir}, {parser_used} ruamel.yaml's C parser:\n{dvc_table(dvc)}\n{stages}")
+        sections.append(f"## A no-op pipeline\n\n`{args.dvc_dir}` (every stage cached; DVC {parser_used} ruamel.yaml's C "
+                        f"parser), {args.dvc_repeats} repeats each, alternating:\n\n{dvc_table(dvc)}\n"
                         f"Per-stage timings there (`python -m glyphgen timings`):\n\n{stages}")
     if args.output:
         Path(args.output).write_text("\n".join(section for section in sections if section), encoding="utf-8")
