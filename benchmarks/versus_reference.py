@@ -336,8 +336,22 @@ def main() -> None:
                         f"parser), {args.dvc_repeats} repeats each, alternating:\n\n{dvc_table(dvc)}\n"
                         f"Per-stage timings there (`python -m glyphgen timings`):\n\n{stages}")
     if args.output:
-        Path(args.output).write_text("\n".join(section for section in sections if section), encoding="utf-8")
+        write_results(Path(args.output), "\n".join(section for section in sections if section))
         print(f"wrote {args.output}")
+
+
+BEGIN, END = "<!-- begin: written by benchmarks/versus_reference.py -->", "<!-- end: written by benchmarks/versus_reference.py -->"
+
+
+def write_results(path: Path, generated: str) -> None:
+    """Replace the generated part of the results file; what is written by hand around it (the GPU's figures,
+    the profiles' reading) stays."""
+    before, after = "", ""
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        if BEGIN in text and END in text:
+            before, after = text.split(BEGIN, 1)[0], text.split(END, 1)[1]
+    path.write_text(f"{before}{BEGIN}\n{generated}\n{END}{after}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from tiny_models import tiny_config
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from reference_loops import (own_step, reference_batches, reference_optimizers,  # noqa: E402
                              reference_step)
-from versus_reference import compare, training_table  # noqa: E402
+from versus_reference import compare, training_table, write_results  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -58,3 +58,13 @@ def test_a_comparison_row_has_both_loops_and_their_ratio():
     assert row["ratio"] == pytest.approx(row["glyphgen"].median / row["reference"].median)
     line = training_table([row], peak=None).splitlines()[-1]
     assert line.startswith("| ae | 8 |") and f"| {row['ratio']:.1f}x |" in line
+
+
+def test_the_results_file_keeps_what_is_written_around_the_generated_part(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    write_results(results, "first run")
+    results.write_text("# by hand\n" + results.read_text() + "\nGPU figures by hand\n")
+    write_results(results, "second run")
+    text = results.read_text()
+    assert text.startswith("# by hand\n") and text.endswith("GPU figures by hand\n")
+    assert "second run" in text and "first run" not in text
