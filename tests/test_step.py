@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from glyphgen.models import model_class
 from glyphgen.models.shared.blocks import prior_noise
 from glyphgen.models.shared.code_mixture import CodeMixture
 from glyphgen.training import device as device_module
@@ -127,3 +128,14 @@ def test_evaluate_and_render_load_the_generator_on_the_device_auto_picks(stage, 
     with pytest.raises(Loaded) as loaded:
         module.main()
     assert asked == ["auto"] and loaded.value.args[0] == torch.device("meta")
+
+
+def test_the_cpu_keeps_nchw_for_a_model_with_a_conv_wider_than_256_channels():
+    def layouts(model):
+        convs = [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1]
+        return {weight.is_contiguous(memory_format=torch.channels_last) for weight in convs}
+
+    dcgan = model_class("dcgan")
+    reference = place(dcgan(dcgan.presets["reference"], 28, 10), CPU)  # a 256 -> 512 conv in its discriminator
+    assert layouts(reference) == {False}
+    assert layouts(place(dcgan(dcgan.presets["default"], 28, 10), CPU)) == {True}
