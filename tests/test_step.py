@@ -125,7 +125,7 @@ def test_evaluate_and_render_load_the_generator_on_the_device_auto_picks(stage, 
             monkeypatch.setattr(module, name, lambda *args: torch.zeros(2, 1, 28, 28))
     monkeypatch.setattr(module.sys, "argv", [stage, "kmnist", "vae"])
     monkeypatch.chdir(REPO)
-    with pytest.raises(Loaded) as loaded:
+    with pytest.raises(Loaded) as loaded, torch.enable_grad():  # the stages turn gradients off: restore them after
         module.main()
     assert asked == ["auto"] and loaded.value.args[0] == torch.device("meta")
 
