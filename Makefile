@@ -32,7 +32,7 @@ test-fast: venv
 	$(PY) -m pytest -q -m 'not slow'
 
 bench: venv
-	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/versus_reference.py --dvc-dir .
 
 clean-venv:
 	rm -rf $(VENV)

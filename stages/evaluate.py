@@ -13,6 +13,7 @@ from glyphgen.io import write_json
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
 from glyphgen.training.checkpoint import load_generator
+from glyphgen.training.device import pick_device
 
 
 def main() -> None:
@@ -22,7 +23,7 @@ def main() -> None:
     splits = Splits.load(f"data/processed/{dataset}", f"models/{dataset}/classifier")
     judge = load_classifier(f"models/{dataset}/classifier", splits.image_size)
     reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz")
-    generator = load_generator(f"models/{dataset}/{model_name}", torch.device("cpu"))
+    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"))
 
     scores = score_generator(generator, judge, splits, reference, config)
     write_json(f"metrics/{dataset}/{model_name}.json", scores)

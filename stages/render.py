@@ -21,6 +21,7 @@ from glyphgen.rendering.panels import (RenderParams, alphabet_grid, category_gri
                                        reconstruction_pairs, sample_grid)
 from glyphgen.stage import run_stage
 from glyphgen.training.checkpoint import load_generator
+from glyphgen.training.device import pick_device
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
     test_images = image_tensor(load_image_set(f"data/processed/{dataset}/test.npz"))
     for name in ("morph_from", "morph_to"):
         check_range(getattr(params, name), 0, len(test_images) - 1, f"params.yaml:render.{name}")
-    generator = load_generator(f"models/{dataset}/{model_name}", torch.device("cpu")).eval()
+    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto")).eval()
 
     with atomic_path(f"reports/renders/{dataset}/{model_name}") as out:
         out.mkdir()

@@ -95,6 +95,8 @@ NOT_RUN = {
     "training, numbers to read, not a test; the scores it prints are tested in test_aae_family.py",
     "make bench": "minutes of timing; `make -n bench` is checked (test_makefile.py)",
     "PYTHONPATH=src python benchmarks/train_throughput.py": "minutes of timing, a figure to read, not a test",
+    "PYTHONPATH=src python benchmarks/versus_reference.py --dvc-dir .": "minutes of timing, a figure to read; test_versus_reference.py runs one comparison row",
+    "scripts/gpu_check.sh OUT_DIR [SECONDS] [PHASES]": "needs a CUDA GPU; test_step.py runs the step's CPU paths and test_versus_reference.py the benchmark's",
     "PYTHONPATH=src python benchmarks/evaluate_time.py --dataset kmnist --model dcgan [--samples 10000]": "minutes of timing, a figure to read, not a test",
 }
 

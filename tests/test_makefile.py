@@ -32,4 +32,4 @@ def test_make_test_test_fast_and_bench_run_what_the_readme_says(tmp_path):
                 for target in ("test", "test-fast", "bench")}
     assert commands == {"test": f"{venv}/bin/python -m pytest -q",
                         "test-fast": f"{venv}/bin/python -m pytest -q -m 'not slow'",
-                        "bench": f"{venv}/bin/python benchmarks/train_throughput.py"}
+                        "bench": f"{venv}/bin/python benchmarks/versus_reference.py --dvc-dir ."}

@@ -203,15 +203,18 @@ def score_generator(
     The prior fit is measured on the aggregate posterior: one code drawn from q(z|x) per test image (the code
     itself for deterministic encoders), the distribution a VAE's decoder learned to read.
     """
-    generator = generator.cpu().eval()
+    generator.eval()
+    device = generator.device  # CUDA when present (stages/evaluate.py); samples and codes come back to the CPU
     samples = draw_samples(generator, sample_count(config, splits), config.seed, config.batch_size)
     scores = score_samples(judge, samples, splits.features.test, reference.radius, reference.test_to_train,
                            splits, config)
     if generator.has_encoder:
         images = splits.test_images[: config.encoded_images]
-        scores.update(metrics.reconstruction_errors(generator.reconstruct, images, config.batch_size))
+        scores.update(metrics.reconstruction_errors(lambda batch: generator.reconstruct(batch.to(device)).float().cpu(),
+                                                    images, config.batch_size))
         rng = torch.Generator().manual_seed(config.seed)
-        codes = torch.cat([generator.encode_sample(batch, generator=rng) for batch in images.split(config.batch_size)])
+        codes = torch.cat([generator.encode_sample(batch.to(device), generator=rng).float().cpu()
+                           for batch in images.split(config.batch_size)])
         scores["prior_kl"] = metrics.gaussian_kl_to_standard(codes)
         scores["prior_mmd"] = metrics.mmd_to_standard(codes, rng)
     if generator.conditional or generator.categorical_head:

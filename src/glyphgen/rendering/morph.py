@@ -18,12 +18,12 @@ def morph_frames(generator: Generator, steps: int, start: torch.Tensor, end: tor
     """uint8 frames (steps x H x W) between two glyphs: from the codes of `start` and `end` (images
     1 x H x W) when the model has an encoder, else between two noise vectors drawn under `seed`."""
     if generator.has_encoder:
-        codes = generator.encode(torch.stack([start, end]))
+        codes = generator.encode(torch.stack([start, end]).to(generator.device)).float().cpu()
     else:
         codes = torch.randn((2, generator.latent_dim), generator=torch.Generator().manual_seed(seed))
     weights = torch.linspace(0, 1, steps)[:, None]
     path = (1 - weights) * codes[0] + weights * codes[1]
-    return to_uint8(generator.decode(path))
+    return to_uint8(generator.decode(path.to(generator.device)))
 
 
 def loop_order(count: int, hold: int) -> list[int]:

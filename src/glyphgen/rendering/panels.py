@@ -48,7 +48,7 @@ def real_grid(images: torch.Tensor, columns: int, seed: int) -> np.ndarray:
 @torch.no_grad()
 def reconstruction_pairs(generator: Generator, images: torch.Tensor) -> np.ndarray:
     """Inputs on the top row, their reconstructions beneath."""
-    pairs = torch.cat([images, generator.reconstruct(images)])
+    pairs = torch.cat([images, generator.reconstruct(images.to(generator.device)).float().cpu()])
     return tile(to_uint8(pairs), columns=len(images))
 
 
@@ -63,7 +63,7 @@ def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor 
     if generator.latent_dim != 2:
         raise ValueError(f"{generator.name}: latent manifold needs a 2-D latent space, got {generator.latent_dim}")
     if generator.has_encoder and test_images is not None:
-        codes = generator.encode(test_images)
+        codes = generator.encode(test_images.to(generator.device)).float().cpu()
         low, high = torch.quantile(codes, 0.02, dim=0), torch.quantile(codes, 0.98, dim=0)
         axes = [torch.linspace(float(low[i]), float(high[i]), steps) for i in range(2)]
     else:
@@ -71,7 +71,7 @@ def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor 
         axes = [quantiles, quantiles]
     rows, cols = torch.meshgrid(axes[1].flip(0), axes[0], indexing="ij")  # second axis grows upwards
     codes = torch.stack([cols.flatten(), rows.flatten()], dim=1)
-    return tile(to_uint8(generator.decode(codes)), columns=steps)
+    return tile(to_uint8(generator.decode(codes.to(generator.device))), columns=steps)
 
 
 @torch.no_grad()

@@ -24,21 +24,33 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+# On the CPU a model with a conv wider than this keeps NCHW: oneDNN's NHWC kernels lost there (one thread, batch
+# 64, forward + backward: dcgan reference's 256 -> 512 5x5 conv on a 4 x 4 map 0.49 s NHWC, 0.36 s NCHW; its
+# whole step 3.45 s against 2.77 s), while up to 64 channels NHWC won (see place).
+WIDEST_CHANNELS_LAST_CONV_ON_CPU = 256
+
+
 def place(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """Move a network to `device` with its conv weights channels-last (NHWC).
 
     oneDNN's CPU convolutions run faster in NHWC than NCHW (measured on 2 cores at 64 px: training 1.0-1.5x by
     `benchmarks/train_throughput.py [--contiguous]`, `stages/evaluate.py glyphs dcgan` 48 s -> 35 s), and CUDA's
-    bf16 convs prefer it too.
+    bf16 convs prefer it too; but not the CPU's widest convs (WIDEST_CHANNELS_LAST_CONV_ON_CPU). The choice is
+    the whole model's, since a conv computes channels-last whenever its input or its weight is.
     Only 4-d tensors change layout, so MLPs are unaffected; inputs follow the weights' layout on their own.
     """
+    widest = max((layer.out_channels for layer in module.modules() if isinstance(layer, torch.nn.modules.conv._ConvNd)),
+                 default=0)
+    if torch.device(device).type == "cpu" and widest > WIDEST_CHANNELS_LAST_CONV_ON_CPU:
+        return module.to(device, memory_format=torch.contiguous_format)
     return module.to(device, memory_format=torch.channels_last)
 
 
-def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; on CPU a no-op, since CPU bf16 is slower than fp32 for these small layers."""
+def autocast(device: torch.device, enabled: bool = True, cache_enabled: bool = True) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; on CPU a no-op, since CPU bf16 is slower than fp32 for these small layers.
+    A step captured as a CUDA graph must not cache its bf16 weight copies (`cache_enabled=False`)."""
     if enabled and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, cache_enabled=cache_enabled)
     return contextlib.nullcontext()
 
 

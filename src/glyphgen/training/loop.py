@@ -28,12 +28,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Literal
 
 import pandas as pd
 import torch
 import torch.distributed as dist
 from dvclive import Live
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from glyphgen.errors import GlyphgenError
@@ -55,7 +56,11 @@ class TrainConfig:
     device: str = "auto"  # auto = CUDA when present, else CPU
     threads: int = 0  # CPU threads; 0 = torch's default, one per core (see below)
     seed: int = 0
-    compile: bool = False  # torch.compile the networks (CUDA only)
+    # How the step runs. none: eagerly. default, reduce-overhead: torch.compile each network (reduce-overhead
+    # replays each one's kernels as CUDA graphs). cuda-graph (CUDA only): the whole step, forward, backward and
+    # optimiser, captured once as one CUDA graph and replayed, so a small model's step is one launch, not
+    # hundreds. On the CPU, compile runs too (inductor's C++ kernels) and cuda-graph is eager.
+    compile: Literal["none", "default", "reduce-overhead", "cuda-graph"] = "none"
     bf16: bool = True  # bf16 autocast (CUDA only)
     log_every: int = 50  # steps between loss read-backs (dvclive, progress bar, NaN guard)
     sample_grids: int = 8  # sample grids per run, at evenly spaced epochs (the last one always)
@@ -95,9 +100,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
         share_gradients(model, optimizers, rank, config.seed)
     run = json.dumps(run, sort_keys=True)
     epoch, step, seconds = resume(work_dir, model, optimizers, data_order, run, rank)
-    if config.compile and device.type == "cuda":
-        for network in model.children():
-            network.compile()
+    train_step = step_function(model, optimizers, device, config)
 
     data = DeviceImages.from_image_set(train_set, device)
     model.start_training(data.images, data.labels, config.seed)
@@ -110,27 +113,19 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     # A redirected log (CI, `dvc repro > log`) gets a line every 30 s instead of ten a second.
     progress = tqdm(total=epochs * steps_per_epoch, initial=step, desc=model_name, unit="step",
                     mininterval=0.1 if sys.stderr.isatty() else 30.0, disable=not rank.is_main)
-    loss_sums: dict[str, torch.Tensor] = {}
-    steps_summed = 0
+
+    def read_back(means: dict[str, float], step: int, steps: int) -> None:
+        check_losses(means, step, epoch, config.max_loss, work_dir)
+        model.observe_losses(means)  # every rank sees the same averaged read-back
+        if live is not None:
+            log_losses(live, progress, step, epoch, means)
+        progress.update(steps)
+
     while epoch < epochs:
         started = time.perf_counter()
         model.train()
         shards = data.epoch_batches(batch_size, data_order, shard=(rank.rank, rank.world_size))
-        for batch, (images, labels) in enumerate(shards, start=1):
-            with autocast(device, config.bf16):
-                losses = model.train_step(images, labels, optimizers)
-            loss_sums = {name: loss_sums.get(name, 0) + loss.float() for name, loss in losses.items()}
-            steps_summed += 1
-            step += 1
-            progress.update()
-            # The epoch's last step is always checked, so no NaN goes unseen into a checkpoint.
-            if step % config.log_every == 0 or batch == steps_per_epoch:
-                means = mean_losses(loss_sums, steps_summed)
-                check_losses(means, step, epoch, config.max_loss, work_dir)
-                model.observe_losses(means)  # every rank sees the same averaged read-back
-                if live is not None:
-                    log_losses(live, progress, step, epoch, means)
-                loss_sums, steps_summed = {}, 0
+        step = run_epoch(train_step, shards, step, config.log_every, read_back)
         epoch += 1
         seconds += time.perf_counter() - started
         if grid_due(epoch, epochs, config.sample_grids) and rank.is_main:
@@ -153,6 +148,93 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     barrier()
     images_per_second = step * batch_size / max(seconds, 1e-9)
     return {"train_seconds": round(seconds, 1), "images_per_second": round(images_per_second, 1)}
+
+
+def step_function(model: Generator, optimizers: dict[str, torch.optim.Optimizer], device: torch.device,
+                  config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
+    """One optimisation step as the loop runs it: bf16 autocast on CUDA (train.bf16), run as train.compile
+    says. The model's optimisers are fused Adam (models/shared/blocks.adam)."""
+    if config.compile in ("default", "reduce-overhead"):
+        for network in model.children():
+            network.compile(mode=config.compile)
+    # CUDA graphs reuse their output buffers: marking each step's start tells them the last step's are dead.
+    mark_step = config.compile == "reduce-overhead" and device.type == "cuda"
+    graphed = config.compile == "cuda-graph" and device.type == "cuda" and capturable(model)
+
+    def step(images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if mark_step:
+            torch.compiler.cudagraph_mark_step_begin()
+        with autocast(device, config.bf16, cache_enabled=not graphed):
+            return model.train_step(images, labels, optimizers)
+
+    return GraphedStep(step, optimizers) if graphed else step
+
+
+def capturable(model: Generator) -> bool:
+    """Whether a model's step can be captured as a CUDA graph: AveragedModel (the GANs' weight average) reads
+    its update counter on the host, which a capture forbids; such a model runs its step eagerly."""
+    if any(isinstance(module, AveragedModel) for module in model.modules()):
+        print(f"train.compile=cuda-graph: {model.name} averages its weights with AveragedModel, which syncs with "
+              f"the host every step; its step runs eagerly", file=sys.stderr)
+        return False
+    return True
+
+
+class GraphedStep:
+    """A training step captured once as a CUDA graph (after a few eager steps on a side stream, as capture
+    requires) and replayed on every later batch, copied into the graph's static input. Each call is one real
+    step; the returned losses are the graph's own tensors, overwritten by the next replay (the loop adds them
+    to its sums first, in stream order)."""
+
+    WARM_UP_STEPS = 3
+
+    def __init__(self, step: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
+                 optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        self.step, self.steps, self.graph = step, 0, None
+        for optimizer in optimizers.values():  # keep the optimiser's step counter on the device
+            for group in optimizer.param_groups:
+                group["capturable"] = True
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.steps += 1
+        if self.steps <= self.WARM_UP_STEPS:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                losses = self.step(images, labels)
+            torch.cuda.current_stream().wait_stream(side)
+            return losses
+        if self.graph is None:
+            self.images, self.labels = images.clone(), labels.clone()
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.losses = self.step(self.images, self.labels)
+        else:
+            self.images.copy_(images)
+            self.labels.copy_(labels)
+        self.graph.replay()
+        return self.losses
+
+
+def run_epoch(train_step: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
+              batches: Iterable[tuple[torch.Tensor, torch.Tensor]], step: int, log_every: int,
+              read_back: Callable[[dict[str, float], int, int], None]) -> int:
+    """Train on every batch; return the step count after them. Losses are summed on the device and read back
+    (`read_back(mean losses, step, steps since the last read-back)`) only every `log_every` steps and after
+    the last batch, so no NaN goes unseen into a checkpoint and the host never waits on the device between."""
+    loss_sums: dict[str, torch.Tensor] = {}
+    steps_summed = 0
+    for images, labels in batches:
+        losses = train_step(images, labels)
+        loss_sums = {name: loss_sums.get(name, 0) + loss.float() for name, loss in losses.items()}
+        steps_summed += 1
+        step += 1
+        if step % log_every == 0:
+            read_back(mean_losses(loss_sums, steps_summed), step, steps_summed)
+            loss_sums, steps_summed = {}, 0
+    if steps_summed:
+        read_back(mean_losses(loss_sums, steps_summed), step, steps_summed)
+    return step
 
 
 def publish(moves: list[tuple[Path, Path]]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import itertools
 from typing import Any, ClassVar, Iterable
 
 import torch
@@ -49,7 +50,9 @@ class Generator(nn.Module, abc.ABC):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        """Where the weights are; the CPU for a model without any (the test doubles)."""
+        weights = next(itertools.chain(self.parameters(), self.buffers()), None)
+        return torch.device("cpu") if weights is None else weights.device
 
     @abc.abstractmethod
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:

@@ -71,8 +71,10 @@ def kl_to_standard_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tens
 
 
 def prior_noise(n: int, dim: int, device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
-    """N(0, I) codes; the same `generator` state gives the same codes."""
-    return torch.randn(n, dim, device=device, generator=generator)
+    """N(0, I) codes on `device`; the same `generator` state gives the same codes. They are drawn where the
+    generator lives, so a model evaluated on CUDA with a seeded CPU generator decodes the CPU's codes."""
+    draw_on = device if generator is None else generator.device
+    return torch.randn(n, dim, device=draw_on, generator=generator).to(device)
 
 
 # --- Adversarial pieces (AAE and GANs) ------------------------------------------------------------

@@ -44,7 +44,9 @@ class CodeMixture(nn.Module):
         self.scale_tril.copy_(torch.linalg.cholesky(torch.from_numpy(mixture.covariances_)))
 
     def sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        # Drawn where the generator lives (see blocks.prior_noise), then moved to the mixture's device.
         device = self.means.device
-        component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        noise = torch.randn(n, self.means.shape[1], 1, device=device, generator=generator)
+        draw_on = device if generator is None else generator.device
+        component = torch.multinomial(self.weights.to(draw_on), n, replacement=True, generator=generator).to(device)
+        noise = torch.randn(n, self.means.shape[1], 1, device=draw_on, generator=generator).to(device)
         return self.means[component] + (self.scale_tril[component] @ noise).squeeze(-1)
