@@ -139,7 +139,7 @@ def reference_step(model: Generator) -> Callable:
 
     if isinstance(model, Autoencoder):
         return autoencoder_step
-    if isinstance(model, AdversarialGenerator):
+    if isinstance(model, AdversarialGenerator) and model.name != "wgan_gp":  # the BCE game of gan and dcgan
         return gan_step
     if model.name == "vae":
         return vae_step

@@ -85,6 +85,7 @@ def glyphgen_loop(name: str, config, train_set: ImageSet, device: torch.device, 
     optimizers = model.configure_optimizers()
     step = step_function(model, optimizers, device, train)
     data = DeviceImages.from_image_set(train_set, device)
+    model.start_training(data.images, data.labels, train.seed)
     order = torch.Generator().manual_seed(train.seed)
     batches = endless(lambda: data.epoch_batches(config.batch_size, order))
     model.train()
@@ -101,6 +102,8 @@ def reference_loop(name: str, config, train_set: ImageSet, device: torch.device)
     model = model_class(name)(config, train_set.image_size, len(train_set.class_names)).to(device)
     optimizers = reference_optimizers(model)
     train_step = reference_step(model)
+    images = DeviceImages.from_image_set(train_set, device)
+    model.start_training(images.images, images.labels, 0)  # aae_semi's labelled subset, as the loop picks it
     batches = endless(lambda: reference_batches(train_set.images, train_set.labels, config.batch_size, device))
     model.train()
 
@@ -138,6 +141,7 @@ def step_flops(name: str, config, train_set: ImageSet, device: torch.device) -> 
     model = place(model_class(name)(config, train_set.image_size, len(train_set.class_names)), device)
     optimizers = model.configure_optimizers()
     data = DeviceImages.from_image_set(train_set.subset(np.arange(config.batch_size)), device)
+    model.start_training(data.images, data.labels, 0)
     images, labels = data.batch(torch.arange(config.batch_size, device=device))
     with FlopCounterMode(display=False) as counter:
         model.train_step(images, labels, optimizers)

@@ -54,7 +54,8 @@ def main() -> dict[str, float]:
     out_dir = Path("models") / args.dataset / args.model
     live_dir = Path("metrics") / args.dataset / "training" / args.model
     work_dir = Path(config.work_dir) / args.dataset / args.model
-    timing = train(args.model, model_config, train_set, budget.epochs, config, out_dir, work_dir, live_dir)
+    timing = train(args.model, model_config, train_set, budget.epochs, config, out_dir, work_dir, live_dir,
+                   budget.lr_schedule)
     finish()
     if timing:  # rank 0, or the only process
         print(f"wrote {out_dir} and {live_dir} in {timing['train_seconds']:.0f} s")

@@ -45,6 +45,7 @@ from glyphgen.rendering.grids import save_png, tile, to_uint8
 from glyphgen.training.batches import DeviceImages
 from glyphgen.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
 from glyphgen.training.device import autocast, pick_device, place, seed_everything
+from glyphgen.training.schedule import LrSchedule, learning_rates, with_schedule
 from glyphgen.training.distributed import (DistributedConfig, Rank, average_across_ranks, barrier, from_main,
                                            gather_rng_states, share_gradients, start)
 
@@ -75,7 +76,8 @@ class TrainConfig:
 
 
 def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, config: TrainConfig,
-          out_dir: str | Path, work_dir: str | Path, live_dir: str | Path) -> dict[str, float]:
+          out_dir: str | Path, work_dir: str | Path, live_dir: str | Path,
+          lr_schedule: LrSchedule = "constant") -> dict[str, float]:
     """Train one generator: write out_dir/{model.pt, samples/, samples.png} and its dvclive logs to live_dir
     (metrics.json, plots/metrics/). Return how long it took (train_seconds, images_per_second): timing differs
     between identical runs, so it stays out of both outputs and same inputs give the same bytes."""
@@ -93,14 +95,15 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     model.class_names = list(train_set.class_names)
     model = place(model, device)
     optimizers = model.configure_optimizers()
+    base_rates = learning_rates(optimizers)
     run = {"model": model_name, "config": dataclasses.asdict(model_config), "epochs": epochs, "seed": config.seed,
-           "data": data_version(train_set), "code": code_version(model_name)}
+           "data": data_version(train_set), "code": code_version(model_name), "lr_schedule": lr_schedule}
     if rank.world_size > 1:  # a run resumes only on as many ranks as it began with
         run["world_size"] = rank.world_size
         share_gradients(model, optimizers, rank, config.seed)
     run = json.dumps(run, sort_keys=True)
     epoch, step, seconds = resume(work_dir, model, optimizers, data_order, run, rank)
-    train_step = step_function(model, optimizers, device, config)
+    train_step = step_function(model, optimizers, device, config, fixed_rates=lr_schedule == "constant")
 
     data = DeviceImages.from_image_set(train_set, device)
     model.start_training(data.images, data.labels, config.seed)
@@ -109,6 +112,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
         raise GlyphgenError(f"params.yaml:models.{model_name}: batch_size {batch_size} (the global batch) does not "
                             f"split evenly over {rank.world_size} ranks (train.distributed)")
     steps_per_epoch = data.steps_per_epoch(batch_size)
+    train_step = with_schedule(train_step, optimizers, base_rates, lr_schedule, epochs * steps_per_epoch, step)
     live = Live(str(work_dir / "live"), resume=step > 0, save_dvc_exp=False, dvcyaml=None) if rank.is_main else None
     # A redirected log (CI, `dvc repro > log`) gets a line every 30 s instead of ten a second.
     progress = tqdm(total=epochs * steps_per_epoch, initial=step, desc=model_name, unit="step",
@@ -151,7 +155,8 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
 
 
 def step_function(model: Generator, optimizers: dict[str, torch.optim.Optimizer], device: torch.device,
-                  config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
+                  config: TrainConfig, fixed_rates: bool = True
+                  ) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
     """One optimisation step as the loop runs it: bf16 autocast on CUDA (train.bf16), run as train.compile
     says. The model's optimisers are fused Adam (models/shared/blocks.adam)."""
     if config.compile in ("default", "reduce-overhead"):
@@ -159,7 +164,7 @@ def step_function(model: Generator, optimizers: dict[str, torch.optim.Optimizer]
             network.compile(mode=config.compile)
     # CUDA graphs reuse their output buffers: marking each step's start tells them the last step's are dead.
     mark_step = config.compile == "reduce-overhead" and device.type == "cuda"
-    graphed = config.compile == "cuda-graph" and device.type == "cuda" and capturable(model)
+    graphed = config.compile == "cuda-graph" and device.type == "cuda" and capturable(model, fixed_rates)
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         if mark_step:
@@ -170,12 +175,17 @@ def step_function(model: Generator, optimizers: dict[str, torch.optim.Optimizer]
     return GraphedStep(step, optimizers) if graphed else step
 
 
-def capturable(model: Generator) -> bool:
+def capturable(model: Generator, fixed_rates: bool = True) -> bool:
     """Whether a model's step can be captured as a CUDA graph: AveragedModel (the GANs' weight average) reads
-    its update counter on the host, which a capture forbids; such a model runs its step eagerly."""
+    its update counter on the host, which a capture forbids, and a graph would replay the learning rate it was
+    captured with, ignoring a schedule; such a model runs its step eagerly."""
     if any(isinstance(module, AveragedModel) for module in model.modules()):
         print(f"train.compile=cuda-graph: {model.name} averages its weights with AveragedModel, which syncs with "
               f"the host every step; its step runs eagerly", file=sys.stderr)
+        return False
+    if not fixed_rates:
+        print(f"train.compile=cuda-graph: {model.name}'s learning rates follow a schedule, which a graph would not "
+              f"replay; its step runs eagerly", file=sys.stderr)
         return False
     return True
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.params import get_section, parse_config
+from glyphgen.training.schedule import LrSchedule
 
 DATASETS = ("kmnist", "glyphs")
 
@@ -16,6 +18,7 @@ DATASETS = ("kmnist", "glyphs")
 class Budget:
     epochs: int = 0
     train_images: int = 0  # a seeded random subset of the training split; 0 = all of it
+    lr_schedule: LrSchedule = "constant"  # or cosine: every optimiser's rate annealed over the run (schedule.py)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.train_images < 0:
@@ -25,7 +28,7 @@ class Budget:
 def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[Any, Budget]:
     """The config and budget of `model` on `dataset`, from params.yaml's `models.<model>.<dataset>`.
 
-    That section holds `preset`, the budget (`epochs`, `train_images`) and any key of the model's config as an
+    That section holds `preset`, the budget (`epochs`, `train_images`, `lr_schedule`) and any key of the model's config as an
     override of the preset. A key set to null takes the preset's value: that is how
     `dvc exp run -S models.gan.glyphs.lr=null` returns a tuned key to the recipe's.
     """
@@ -36,8 +39,8 @@ def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[A
     if not isinstance(section, Mapping):
         raise GlyphgenError(f"{where}: expected a mapping of preset, epochs, train_images and overrides")
     section = {key: value for key, value in section.items() if value is not None}
-    budget = parse_config(Budget, {key: section.pop(key) for key in ("epochs", "train_images") if key in section},
-                          where)
+    budget_keys = [field.name for field in dataclasses.fields(Budget)]
+    budget = parse_config(Budget, {key: section.pop(key) for key in budget_keys if key in section}, where)
     return model_class(model, where).config_from_params(section.pop("preset", "default"), section, where), budget
 
 
