@@ -123,7 +123,7 @@ def write_report(table: pd.DataFrame) -> None:
     lines = [
         "# Sample quality against training time: default vs reference preset",
         "",
-        "Written by `benchmarks/quality_vs_time.py` (see its docstring for the command; these rows by `--models ... --datasets kmnist --seconds 30 60 120 --clock cpu --threads 1`). Each row trains one run",
+        "Written by `benchmarks/quality_vs_time.py` (see its docstring for the command; these rows by `--models ... --datasets kmnist (then glyphs) --seconds 30 60 120 --clock cpu --threads 1`). Each row trains one run",
         "per preset for that many seconds (`clock`: wall-clock, or the CPU seconds of one thread) and scores it",
         "on `samples` samples with the data set's judge (FID: lower is better; class entropy: 1 = every class",
         "equally often). `default` is what params.yaml trains for the data set; `reference` the tutorial recipe.",
