@@ -11,7 +11,7 @@ from torch import nn
 
 from glyphgen.models.shared.autoencoding import Autoencoder
 from glyphgen.errors import GlyphgenError
-from glyphgen.models.shared.blocks import conv_decoder, conv_encoder
+from glyphgen.models.shared.blocks import conv_encoder, conv_image_decoder
 from glyphgen.params import check_non_negative, check_positive
 
 
@@ -57,19 +57,13 @@ class ConvAE(Autoencoder):
             raise GlyphgenError(f"conv_ae: {levels} stride-2 convs (channels {list(config.channels)}) need an image "
                                 f"side divisible by {2**levels}, got {image_size}")
         side = image_size // 2 ** len(config.channels)
-        feature_shape = (config.channels[-1], side, side)
         features = config.channels[-1] * side * side
         self.encoder = nn.Sequential(
             conv_encoder(config.channels, config.kernel_size, batch_norm=False),  # C x S/4 x S/4
             nn.Flatten(),
             nn.Linear(features, config.latent_dim),
         )
-        self.decoder = nn.Sequential(
-            nn.Linear(config.latent_dim, features),
-            nn.ReLU(),
-            nn.Unflatten(1, feature_shape),
-            conv_decoder(config.channels, config.kernel_size, batch_norm=False),  # 1 x S x S logits
-        )
+        self.decoder = conv_image_decoder(config.latent_dim, config.channels, config.kernel_size, image_size)
 
     def corrupt(self, images: torch.Tensor) -> torch.Tensor:
         if not self.config.denoise:

@@ -11,7 +11,7 @@ from torch import nn
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.code_mixture import CodeMixture
-from glyphgen.models.shared.blocks import (adam, conv_decoder, conv_encoder, halvings_to, kl_to_standard_normal,
+from glyphgen.models.shared.blocks import (adam, conv_encoder, conv_image_decoder, halvings_to, kl_to_standard_normal,
                                            optimizer_step, prior_noise, reparameterise)
 from glyphgen.params import check_non_negative, check_positive
 
@@ -75,7 +75,6 @@ class VAE(Generator):
                                 f"{2**levels}, got {config.channels} and {image_size}")
         channels = config.channels[:levels]
         side = image_size // 2**levels
-        feature_shape = (channels[-1], side, side)
         features = channels[-1] * side * side
         self.encoder = nn.Sequential(
             conv_encoder(channels, config.kernel_size, batch_norm=True),  # C x S/2^levels x S/2^levels
@@ -85,12 +84,7 @@ class VAE(Generator):
         )
         self.to_mu = nn.Linear(config.hidden, config.latent_dim)
         self.to_log_var = nn.Linear(config.hidden, config.latent_dim)
-        self.decoder = nn.Sequential(
-            nn.Linear(config.latent_dim, features),
-            nn.ReLU(),
-            nn.Unflatten(1, feature_shape),
-            conv_decoder(channels, config.kernel_size, batch_norm=False),  # 1 x S x S logits
-        )
+        self.decoder = conv_image_decoder(config.latent_dim, channels, config.kernel_size, image_size)
 
         self.codes = CodeMixture(config.latent_dim, config.mixture_components) if config.mixture_components else None
 

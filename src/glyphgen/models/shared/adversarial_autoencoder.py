@@ -17,16 +17,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.base import Generator
-from glyphgen.models.shared.blocks import (adam, conv_encoder, discriminator_accuracy, discriminator_loss, flat_size,
-                                           from_tanh_range, generator_loss, mlp, optimizer_step, prior_noise,
-                                           to_tanh_range)
+from glyphgen.models.shared.blocks import (adam, conv_encoder, conv_image_decoder, discriminator_accuracy,
+                                           discriminator_loss, flat_size, from_tanh_range, generator_loss, mlp,
+                                           optimizer_step, prior_noise, to_tanh_range)
 from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
 @dataclass
 class AdversarialAutoencoderConfig:
     hidden: tuple[int, ...] = (512, 512)
+    # Stride-2 transposed convs (widths from the image up, as conv_ae's `channels`) after one dense layer from the
+    # code; none: an MLP decoder mirroring the encoder's `hidden` layers (the paper's).
+    decoder_channels: tuple[int, ...] = ()
     latent_dim: int = 32  # the Gaussian code (the style, in the family with a category)
     # bce: sigmoid outputs and cross-entropy on [0, 1] pixels; tanh_mse: the tutorial's tanh outputs and MSE.
     reconstruction: Literal["bce", "tanh_mse"] = "bce"
@@ -38,7 +42,7 @@ class AdversarialAutoencoderConfig:
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        check_positive(self, "hidden", "latent_dim", "discriminator_hidden", "lr", "batch_size")
+        check_positive(self, "hidden", "decoder_channels", "latent_dim", "discriminator_hidden", "lr", "batch_size")
         check_non_negative(self, "reconstruction_weight", "adversarial_weight")
         check_fraction(self, "beta1")
 
@@ -51,13 +55,21 @@ class AdversarialAutoencoder(Generator):
 
     def __init__(self, config, image_size: int, num_classes: int, code_outputs: int, decoder_inputs: int) -> None:
         super().__init__(config, image_size, num_classes)
-        pixels = image_size * image_size
         self.encoder = self.build_encoder(code_outputs)
-        output = nn.Tanh() if config.reconstruction == "tanh_mse" else None  # BCE takes the logits
-        self.decoder = nn.Sequential(
-            mlp([decoder_inputs, *reversed(config.hidden), pixels], nn.LeakyReLU(0.2), output),
-            nn.Unflatten(1, self.image_shape),
-        )
+        self.decoder = self.build_decoder(decoder_inputs)
+
+    def build_decoder(self, inputs: int) -> nn.Module:
+        """`inputs` code values -> images: logits for BCE, [-1, 1] for tanh_mse."""
+        output = nn.Tanh() if self.config.reconstruction == "tanh_mse" else nn.Identity()  # BCE takes the logits
+        channels = self.config.decoder_channels
+        if channels:
+            if self.image_size % 2 ** len(channels):
+                raise GlyphgenError(f"decoder_channels: {len(channels)} stride-2 layers need an image side divisible "
+                                    f"by {2 ** len(channels)}, got {self.image_size}")
+            return nn.Sequential(conv_image_decoder(inputs, channels, 3, self.image_size), output)
+        pixels = self.image_size * self.image_size
+        return nn.Sequential(mlp([inputs, *reversed(self.config.hidden), pixels], nn.LeakyReLU(0.2), output),
+                             nn.Unflatten(1, self.image_shape))
 
     def build_encoder(self, outputs: int) -> nn.Module:
         """Images in [-1, 1] -> `outputs` values each."""
@@ -109,6 +121,11 @@ class AdversarialAutoencoder(Generator):
 class StyleCategoryConfig(AdversarialAutoencoderConfig):
     # Stride-2 3x3 conv layers (ReLU) before the encoder's MLP; none: an MLP encoder as `aae`'s.
     encoder_channels: tuple[int, ...] = ()
+    # The style discriminator also reads the category (given or inferred), and its prior draws are paired with
+    # the batch's own categories: it then pushes each category's styles to N(0, I), not only their mixture, so
+    # the style cannot carry the character and the decoder must take it from the category. False: the paper's
+    # discriminator on the style alone.
+    style_given_category: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -130,7 +147,8 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         self.categories = categories
         inferred = categories if self.infers_category else 0
         super().__init__(config, image_size, num_classes, config.latent_dim + inferred, config.latent_dim + categories)
-        self.style_discriminator = self.code_discriminator(config.latent_dim)
+        style_inputs = config.latent_dim + (categories if config.style_given_category else 0)
+        self.style_discriminator = self.code_discriminator(style_inputs)
         if self.infers_category:
             self.category_discriminator = self.code_discriminator(categories)
 
@@ -170,15 +188,17 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
     def train_step(self, images, labels, optimizers):
         outputs = self.encoder_output(images)
         style = outputs[:, : self.style_dim]
+        category = F.softmax(outputs[:, self.style_dim:], dim=1) if self.infers_category else self.one_hot(labels)
+        prior = prior_noise(len(images), self.style_dim, images.device, None)
+        if self.config.style_given_category:
+            # Real and encoded styles sit beside the same categories, so only the style's law given them differs.
+            condition = category.detach()
+            style, prior = torch.cat([style, condition], dim=1), torch.cat([prior, condition], dim=1)
         adversaries = [(self.style_discriminator, style)]
         if self.infers_category:
-            category = F.softmax(outputs[:, self.style_dim:], dim=1)
             adversaries.append((self.category_discriminator, category))
-        else:
-            category = self.one_hot(labels)
-        losses = self.reconstruction_phase(images, torch.cat([style, category], dim=1), adversaries,
-                                           optimizers["autoencoder"])
-        prior = prior_noise(len(images), self.style_dim, images.device, None)
+        code = torch.cat([outputs[:, : self.style_dim], category], dim=1)
+        losses = self.reconstruction_phase(images, code, adversaries, optimizers["autoencoder"])
         losses |= self.regularisation_phase(self.style_discriminator, optimizers["style_discriminator"], prior, style,
                                             "style_")
         if self.infers_category:

@@ -157,3 +157,14 @@ def conv_decoder(channels: tuple[int, ...], kernel_size: int, batch_norm: bool) 
                 layers.append(nn.BatchNorm2d(fan_out))
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
+
+
+def conv_image_decoder(code_dim: int, channels: tuple[int, ...], kernel_size: int, image_size: int) -> nn.Sequential:
+    """code_dim -> 1 x S x S logits: a dense layer to channels[-1] x S/2^k x S/2^k, then conv_decoder."""
+    side = image_size // 2 ** len(channels)
+    return nn.Sequential(
+        nn.Linear(code_dim, channels[-1] * side * side),
+        nn.ReLU(),
+        nn.Unflatten(1, (channels[-1], side, side)),
+        conv_decoder(channels, kernel_size, batch_norm=False),
+    )
