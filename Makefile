@@ -25,8 +25,9 @@ repro: venv
 	started=$$(date +%s) && PATH="$(abspath $(VENV))/bin:$$PATH" dvc repro && \
 	$(PY) -m glyphgen timings --since $$started -o reports/timings.md
 
+# One worker per core, each taking whole test files (their module fixtures build pipelines once per file).
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 test-fast: venv
 	$(PY) -m pytest -q -m 'not slow'

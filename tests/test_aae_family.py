@@ -52,6 +52,31 @@ def test_each_phase_loss_falls_over_a_few_steps(name, tiny_set):
     assert all(0 <= history[-1][key] <= 1 for key in accuracies)
 
 
+@pytest.mark.parametrize("name", FAMILY)
+def test_a_style_discriminator_given_the_category_sees_prior_and_codes_beside_the_same_categories(name, tiny_set,
+                                                                                                 monkeypatch):
+    images, labels = tiny_set
+    model = tiny_model(name, style_given_category=True)
+    model.start_training(images, labels, seed=0)
+    seen = {}
+
+    def record(discriminator, optimizer, prior, codes, role=""):
+        seen[role] = (discriminator, prior, codes)
+        return {}
+
+    monkeypatch.setattr(model, "regularisation_phase", record)
+    model.train_step(images.float() / 255, labels, model.configure_optimizers())
+    discriminator, prior, codes = seen["style_"]
+    style_dim = model.style_dim
+    assert discriminator[0].in_features == style_dim + model.categories == prior.shape[1] == codes.shape[1]
+    assert torch.equal(prior[:, style_dim:], codes[:, style_dim:])  # only the style's law tells them apart
+    if name == "aae_supervised":
+        assert torch.equal(codes[:, style_dim:], model.one_hot(labels))
+    else:
+        assert torch.allclose(codes[:, style_dim:].sum(1), torch.ones(len(labels)))  # the inferred softmax
+    assert not torch.equal(prior[:, :style_dim], codes[:, :style_dim])
+
+
 def test_the_labelled_subset_is_balanced_seeded_and_drawn_from_the_given_labels_only():
     labels = np.repeat(np.arange(10), 300)
     for n_labels in (100, 1000):

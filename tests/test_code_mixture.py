@@ -50,7 +50,7 @@ def test_more_components_than_codes_is_a_one_line_error():
         CodeMixture(dim=2, components=5).fit(torch.randn(3, 2), seed=0)
 
 
-@pytest.mark.parametrize("name", ["ae", "conv_ae", "vae"])
+@pytest.mark.parametrize("name", ["ae", "conv_ae", "vae", "aae"])
 def test_finish_training_fits_the_mixture_the_samples_decode(name):
     torch.manual_seed(0)
     model = tiny_model(name).eval()
@@ -62,11 +62,13 @@ def test_finish_training_fits_the_mixture_the_samples_decode(name):
     assert not torch.equal(model.draw(4, seed=0), before)
 
 
-def test_the_vae_samples_its_prior_without_a_mixture():
-    model = tiny_model("vae", mixture_components=0)
+@pytest.mark.parametrize("name", ["vae", "aae"])
+def test_without_a_mixture_samples_decode_prior_draws(name):
+    model = tiny_model(name, mixture_components=0).eval()
     assert model.codes is None
     model.finish_training([torch.rand(8, 1, 28, 28)], seed=0)  # nothing to fit
-    assert model.draw(2, seed=0).shape == (2, 1, 28, 28)
+    prior = torch.randn(2, model.latent_dim, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(model.draw(2, seed=0), model.decode(prior))
 
 
 @pytest.mark.parametrize("epochs, grids, expected", [

@@ -30,6 +30,6 @@ def test_make_test_test_fast_and_bench_run_what_the_readme_says(tmp_path):
     commands = {target: subprocess.run(["make", "--no-print-directory", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
                                        text=True, check=True).stdout.strip()
                 for target in ("test", "test-fast", "bench")}
-    assert commands == {"test": f"{venv}/bin/python -m pytest -q",
+    assert commands == {"test": f"{venv}/bin/python -m pytest -q -n auto --dist loadfile",
                         "test-fast": f"{venv}/bin/python -m pytest -q -m 'not slow'",
                         "bench": f"{venv}/bin/python benchmarks/versus_reference.py --dvc-dir ."}

@@ -14,7 +14,7 @@ TINY_OVERRIDES = {
     "ae": {"hidden": [32], "latent_dim": 2, "mixture_components": 2},
     "conv_ae": {"channels": [4, 8], "latent_dim": 8, "mixture_components": 2},
     "vae": {"channels": [4, 8, 8], "hidden": 8, "mixture_components": 2},
-    "aae": {"hidden": [32], "discriminator_hidden": [16]},
+    "aae": {"hidden": [32], "discriminator_hidden": [16], "mixture_components": 2},
     "aae_supervised": {"hidden": [32], "latent_dim": 4, "discriminator_hidden": [16]},
     "aae_semi": {"hidden": [32], "latent_dim": 4, "discriminator_hidden": [16], "n_labels": 20,
                  "labelled_batch_size": 8},

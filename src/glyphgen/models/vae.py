@@ -10,9 +10,9 @@ from torch import nn
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.base import Generator
-from glyphgen.models.shared.code_mixture import CodeMixture
+from glyphgen.models.shared.code_mixture import SamplesFromCodeMixture
 from glyphgen.models.shared.blocks import (adam, conv_encoder, conv_image_decoder, halvings_to, kl_to_standard_normal,
-                                           optimizer_step, prior_noise, reparameterise)
+                                           optimizer_step, reparameterise)
 from glyphgen.params import check_non_negative, check_positive
 
 
@@ -37,7 +37,7 @@ class VAEConfig:
         check_non_negative(self, "levels", "kl_weight", "mixture_components")
 
 
-class VAE(Generator):
+class VAE(SamplesFromCodeMixture, Generator):
     """Encoder: stride-2 convs with BatchNorm -> dense `hidden` -> (mu, log-variance). Decoder: the mirror.
 
     The sigmoid output and BCE are computed together as BCE-with-logits (same loss, numerically stable).
@@ -86,7 +86,7 @@ class VAE(Generator):
         self.to_log_var = nn.Linear(config.hidden, config.latent_dim)
         self.decoder = conv_image_decoder(config.latent_dim, channels, config.kernel_size, image_size)
 
-        self.codes = CodeMixture(config.latent_dim, config.mixture_components) if config.mixture_components else None
+        self.build_code_mixture()
 
     @property
     def latent_dim(self) -> int:
@@ -114,16 +114,6 @@ class VAE(Generator):
 
     def decode(self, codes):
         return torch.sigmoid(self.decoder(codes))
-
-    @torch.no_grad()
-    def finish_training(self, batches, seed):
-        if self.codes is not None:
-            self.codes.fit(torch.cat([self.encode(batch) for batch in batches]), seed)
-
-    def sample(self, n, generator=None):
-        if self.codes is not None:
-            return self.decode(self.codes.sample(n, generator))
-        return self.decode(prior_noise(n, self.latent_dim, self.device, generator))
 
 
 MODEL = VAE

@@ -13,10 +13,10 @@ from torch import nn
 
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.blocks import adam, optimizer_step
-from glyphgen.models.shared.code_mixture import CodeMixture
+from glyphgen.models.shared.code_mixture import SamplesFromCodeMixture
 
 
-class Autoencoder(Generator):
+class Autoencoder(SamplesFromCodeMixture, Generator):
     """Shared by ae and conv_ae: subclasses build `encoder` (image -> code) and `decoder` (code -> logits)."""
 
     has_encoder = True
@@ -25,7 +25,7 @@ class Autoencoder(Generator):
 
     def __init__(self, config, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)
-        self.codes = CodeMixture(config.latent_dim, config.mixture_components)
+        self.build_code_mixture()  # mixture_components is at least 1: an autoencoder has no prior
 
     @property
     def latent_dim(self) -> int:
@@ -51,12 +51,5 @@ class Autoencoder(Generator):
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.encoder(images)
 
-    @torch.no_grad()
-    def finish_training(self, batches, seed):
-        self.codes.fit(torch.cat([self.encode(batch) for batch in batches]), seed)
-
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(codes))
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.decode(self.codes.sample(n, generator))

@@ -1,4 +1,4 @@
-"""A Gaussian mixture fitted to an encoder's codes after training: what ae, conv_ae and vae sample from.
+"""A Gaussian mixture fitted to an encoder's codes after training: what ae, conv_ae, vae and aae sample from.
 
 A plain autoencoder has no prior, and a VAE's aggregate posterior never fills N(0, I) in a few CPU minutes:
 prior draws land in the holes between the codes of real glyphs and decode to blurry blends. A mixture fitted
@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from glyphgen.errors import GlyphgenError
+from glyphgen.models.shared.blocks import prior_noise
 
 
 class CodeMixture(nn.Module):
@@ -50,3 +51,25 @@ class CodeMixture(nn.Module):
         component = torch.multinomial(self.weights.to(draw_on), n, replacement=True, generator=generator).to(device)
         noise = torch.randn(n, self.means.shape[1], 1, device=draw_on, generator=generator).to(device)
         return self.means[component] + (self.scale_tril[component] @ noise).squeeze(-1)
+
+
+class SamplesFromCodeMixture:
+    """Sampling for a generator with an encoder, a decoder and `config.mixture_components`: after training it
+    fits a CodeMixture of that many components to the training images' codes and decodes its draws; with 0
+    components (no mixture) it decodes draws of the prior N(0, I). Call `build_code_mixture` in __init__."""
+
+    codes: CodeMixture | None
+
+    def build_code_mixture(self) -> None:
+        components = self.config.mixture_components
+        self.codes = CodeMixture(self.latent_dim, components) if components else None
+
+    @torch.no_grad()
+    def finish_training(self, batches, seed):
+        if self.codes is not None:
+            self.codes.fit(torch.cat([self.encode(batch) for batch in batches]), seed)
+
+    def sample(self, n, generator=None):
+        if self.codes is not None:
+            return self.decode(self.codes.sample(n, generator))
+        return self.decode(prior_noise(n, self.latent_dim, self.device, generator))
