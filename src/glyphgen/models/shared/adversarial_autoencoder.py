@@ -51,10 +51,10 @@ class AdversarialAutoencoder(Generator):
 
     def __init__(self, config, image_size: int, num_classes: int, code_outputs: int, decoder_inputs: int) -> None:
         super().__init__(config, image_size, num_classes)
-        pixels = image_size * image_size
         self.encoder = self.build_encoder(code_outputs)
         # An MLP decoder as the paper's: in scratch runs a conv decoder (conv_ae's) drew worse samples per CPU-second
         # (KMNIST aae FID 298 against about 200 at 120 s; aae_supervised 451 against 363 at 80 s).
+        pixels = image_size * image_size
         output = nn.Tanh() if config.reconstruction == "tanh_mse" else None  # BCE takes the logits
         self.decoder = nn.Sequential(
             mlp([decoder_inputs, *reversed(config.hidden), pixels], nn.LeakyReLU(0.2), output),
@@ -179,20 +179,18 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         outputs = self.encoder_output(images)
         style = outputs[:, : self.style_dim]
         category = F.softmax(outputs[:, self.style_dim:], dim=1) if self.infers_category else self.one_hot(labels)
-        # What the style discriminator sees: the style alone, or beside the category (the same one for the real
-        # draws and the encoded styles, so only the style's law given the category tells them apart).
-        real_style = prior_noise(len(images), self.style_dim, images.device, None)
-        fake_style = style
+        prior = prior_noise(len(images), self.style_dim, images.device, None)
         if self.config.style_given_category:
+            # Real and encoded styles sit beside the same categories, so only the style's law given them differs.
             condition = category.detach()
-            real_style, fake_style = torch.cat([real_style, condition], dim=1), torch.cat([style, condition], dim=1)
-        adversaries = [(self.style_discriminator, fake_style)]
+            style, prior = torch.cat([style, condition], dim=1), torch.cat([prior, condition], dim=1)
+        adversaries = [(self.style_discriminator, style)]
         if self.infers_category:
             adversaries.append((self.category_discriminator, category))
-        losses = self.reconstruction_phase(images, torch.cat([style, category], dim=1), adversaries,
-                                           optimizers["autoencoder"])
-        losses |= self.regularisation_phase(self.style_discriminator, optimizers["style_discriminator"], real_style,
-                                            fake_style, "style_")
+        code = torch.cat([outputs[:, : self.style_dim], category], dim=1)
+        losses = self.reconstruction_phase(images, code, adversaries, optimizers["autoencoder"])
+        losses |= self.regularisation_phase(self.style_discriminator, optimizers["style_discriminator"], prior, style,
+                                            "style_")
         if self.infers_category:
             prior = self.one_hot(torch.randint(self.categories, (len(images),), device=images.device))
             losses |= self.regularisation_phase(self.category_discriminator, optimizers["category_discriminator"],
