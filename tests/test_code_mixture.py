@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.models.shared.code_mixture import CodeMixture
+from glyphgen.models.shared.code_mixture import CategoryCodeMixture, CodeMixture
 from glyphgen.training.loop import grid_due
 from tiny_models import tiny_model
 
@@ -56,7 +56,7 @@ def test_finish_training_fits_the_mixture_the_samples_decode(name):
     model = tiny_model(name).eval()
     before = model.draw(4, seed=0)
     images = torch.rand(40, 1, 28, 28)
-    model.finish_training(images.split(10), seed=0)
+    model.finish_training([(batch, torch.zeros(len(batch), dtype=torch.long)) for batch in images.split(10)], seed=0)
     codes = model.encode(images)
     assert torch.allclose((model.codes.weights[:, None] * model.codes.means).sum(0), codes.mean(0), atol=1e-3)
     assert not torch.equal(model.draw(4, seed=0), before)
@@ -66,9 +66,54 @@ def test_finish_training_fits_the_mixture_the_samples_decode(name):
 def test_without_a_mixture_samples_decode_prior_draws(name):
     model = tiny_model(name, mixture_components=0).eval()
     assert model.codes is None
-    model.finish_training([torch.rand(8, 1, 28, 28)], seed=0)  # nothing to fit
+    model.finish_training([(torch.rand(8, 1, 28, 28), torch.zeros(8, dtype=torch.long))], seed=0)  # nothing to fit
     prior = torch.randn(2, model.latent_dim, generator=torch.Generator().manual_seed(0))
     assert torch.equal(model.draw(2, seed=0), model.decode(prior))
+
+
+def test_each_category_samples_its_own_styles_and_categories_come_in_their_training_shares():
+    codes = two_clusters()  # 200 on the left, 400 on the right
+    categories = (codes[:, 0] > 0).long()
+    mixtures = CategoryCodeMixture(dim=2, categories=3, components=2)
+    mixtures.fit(codes, categories, seed=0)
+    assert torch.allclose(mixtures.shares, torch.tensor([1 / 3, 2 / 3, 0.0], dtype=torch.float32))
+    drawn = mixtures.sample_categories(3000, torch.Generator().manual_seed(1))
+    assert (drawn == 1).float().mean() == pytest.approx(2 / 3, abs=0.03) and not (drawn == 2).any()
+    wanted = torch.tensor([0, 1, 2]).repeat(500)
+    styles = mixtures.sample_styles(wanted, torch.Generator().manual_seed(2))
+    assert torch.allclose(styles[wanted == 0].mean(0), torch.tensor([-5.0, 0.0]), atol=0.05)
+    assert torch.allclose(styles[wanted == 1].mean(0), torch.tensor([5.0, 1.0]), atol=0.05)
+    # No training code fell in category 2: its styles are the prior's.
+    assert styles[wanted == 2].mean(0).abs().max() < 0.15 and styles[wanted == 2].std(0).sub(1).abs().max() < 0.15
+
+
+def test_a_category_with_fewer_styles_than_components_gets_one_component_per_style():
+    mixtures = CategoryCodeMixture(dim=2, categories=2, components=5)
+    mixtures.fit(torch.tensor([[1.0, 1.0], [3.0, 3.0], [0.0, 0.0]]), torch.tensor([0, 0, 1]), seed=0)
+    assert (mixtures.per_category[0].weights > 0).sum() == 2 and (mixtures.per_category[1].weights > 0).sum() == 1
+    styles = mixtures.sample_styles(torch.ones(50, dtype=torch.long), torch.Generator().manual_seed(0))
+    assert styles.abs().max() < 0.1  # one style, and the fit's small ridge around it
+
+
+@pytest.mark.parametrize("name", ["aae_supervised", "aae_semi", "aae_cluster"])
+def test_the_family_draws_each_categorys_styles_from_its_training_images(name):
+    torch.manual_seed(0)
+    model = tiny_model(name, mixture_components=2).eval()
+    images = torch.rand(60, 1, 28, 28)
+    labels = torch.arange(60) % 10
+    model.finish_training([(batch, label) for batch, label in zip(images.split(20), labels.split(20))], seed=0)
+    outputs = model.encoder_output(images)
+    categories = outputs[:, model.style_dim:].argmax(1) if model.infers_category else labels
+    used = categories.unique()
+    assert torch.allclose(model.styles.shares[used].sum(), torch.tensor(1.0))
+    for category in used.tolist():
+        mixture = model.styles.per_category[category]
+        fitted_mean = (mixture.weights[:, None] * mixture.means).sum(0)
+        assert torch.allclose(fitted_mean, outputs[categories == category, : model.style_dim].mean(0), atol=1e-3)
+    assert model.draw(8, seed=0).shape == (8, 1, 28, 28)
+    wanted = torch.full((4,), int(used[0]))
+    assert torch.equal(model.sample_categories(wanted, torch.Generator().manual_seed(3)),
+                       model.sample_categories(wanted, torch.Generator().manual_seed(3)))
 
 
 @pytest.mark.parametrize("epochs, grids, expected", [

@@ -297,7 +297,7 @@ FINAL_FIT_IMAGES = 10000
 def finish_training(model: Generator, data: DeviceImages, count: int, seed: int) -> None:
     chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:count]
     model.eval()
-    model.finish_training((data.batch(index)[0] for index in chosen.to(data.images.device).split(500)), seed)
+    model.finish_training((data.batch(index) for index in chosen.to(data.images.device).split(500)), seed)
     model.train()
 
 

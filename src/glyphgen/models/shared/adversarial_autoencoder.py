@@ -21,6 +21,7 @@ from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.blocks import (adam, conv_encoder, discriminator_accuracy, discriminator_loss, flat_size,
                                            from_tanh_range, generator_loss, mlp, optimizer_step, prior_noise,
                                            to_tanh_range)
+from glyphgen.models.shared.code_mixture import CategoryCodeMixture
 from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
@@ -116,10 +117,15 @@ class StyleCategoryConfig(AdversarialAutoencoderConfig):
     # the style cannot carry the character and the decoder must take it from the category. False: the paper's
     # discriminator on the style alone.
     style_given_category: bool = False
+    # Samples draw a category by its share of the training images and a style from a Gaussian mixture of this
+    # many components fitted to the styles of that category's training images (models/shared/code_mixture.py);
+    # 0 = a uniform category and a prior style, as the paper samples.
+    mixture_components: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_positive(self, "encoder_channels")
+        check_non_negative(self, "mixture_components")
 
 
 class StyleCategoryAutoencoder(AdversarialAutoencoder):
@@ -127,8 +133,9 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
 
     With `infers_category` the encoder also outputs the category's logits, whose softmax a second discriminator
     pushes to one-hot draws of a uniform categorical (aae_semi, aae_cluster); without, the category is the
-    image's class label (aae_supervised) and the encoder learns the style alone. Samples decode a prior style
-    with a uniform random category.
+    image's class label (aae_supervised) and the encoder learns the style alone. Samples decode a category and a
+    style: with `mixture_components`, a category by its share of the training images and a style from the
+    mixture fitted to that category's training styles; without, a uniform category and a prior style.
     """
 
     infers_category: ClassVar[bool] = True
@@ -141,6 +148,8 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         self.style_discriminator = self.code_discriminator(style_inputs)
         if self.infers_category:
             self.category_discriminator = self.code_discriminator(categories)
+        components = config.mixture_components
+        self.styles = CategoryCodeMixture(config.latent_dim, categories, components) if components else None
 
     def build_encoder(self, outputs: int) -> nn.Module:
         if not self.config.encoder_channels:
@@ -206,15 +215,34 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         """The style only: the part of the code with a Gaussian prior, which the prior-fit metrics measure."""
         return self.encode_style(images)
 
+    @torch.no_grad()
+    def finish_training(self, batches, seed):
+        """Fit each category's style mixture to the training images' styles; the category is the label where it
+        is given, else the head's most likely category."""
+        if self.styles is None:
+            return
+        styles, categories = [], []
+        for images, labels in batches:
+            outputs = self.encoder_output(images)
+            styles.append(outputs[:, : self.style_dim])
+            categories.append(outputs[:, self.style_dim:].argmax(1) if self.infers_category else labels)
+        self.styles.fit(torch.cat(styles), torch.cat(categories), seed)
+
     def decode_categories(self, style: torch.Tensor, categories: torch.Tensor) -> torch.Tensor:
         """Images of the given categories (N, int) in the given styles (N x style_dim)."""
         return self.decode(torch.cat([style, self.one_hot(categories.to(style.device))], dim=1))
 
     def sample_categories(self, categories: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One image per entry of `categories`, each in a style drawn from the prior."""
-        style = prior_noise(len(categories), self.style_dim, self.device, generator)
+        """One image per entry of `categories`, each in a style drawn from its category's mixture (or the prior)."""
+        if self.styles is not None:
+            style = self.styles.sample_styles(categories, generator)
+        else:
+            style = prior_noise(len(categories), self.style_dim, self.device, generator)
         return self.decode_categories(style, categories)
 
     def sample(self, n, generator=None):
-        categories = torch.randint(self.categories, (n,), device=self.device, generator=generator)
+        if self.styles is not None:
+            categories = self.styles.sample_categories(n, generator)
+        else:
+            categories = torch.randint(self.categories, (n,), device=self.device, generator=generator)
         return self.sample_categories(categories, generator)

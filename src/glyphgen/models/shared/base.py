@@ -78,9 +78,10 @@ class Generator(nn.Module, abc.ABC):
         `train.log_every` steps): where a model adapts its schedule without a host sync of its own (the GANs'
         balance). Most models have nothing to do."""
 
-    def finish_training(self, batches: Iterable[torch.Tensor], seed: int) -> None:
-        """Called once after the last epoch, in eval mode, with the training images as [0, 1] batches: where a
-        model fits what it samples from (the autoencoders' code mixture). Most models have nothing to do."""
+    def finish_training(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], seed: int) -> None:
+        """Called once after the last epoch, in eval mode, with batches of training images ([0, 1]) and their
+        labels: where a model fits what it samples from (the autoencoders' code mixtures). Most models have
+        nothing to do."""
 
     @torch.no_grad()
     def draw(self, n: int, seed: int) -> torch.Tensor:
