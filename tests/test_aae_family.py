@@ -4,6 +4,8 @@ for every model in test_models.py."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,9 @@ from glyphgen.cli import main
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi
 from glyphgen.models.aae_semi import labelled_subset
+from glyphgen.models.shared.code_mixture import CategoryCodeMixture
 from glyphgen.rendering.panels import alphabet_grid, category_grid
+from glyphgen.rendering.style_transfer import most_likely_categories, style_in_categories
 from glyphgen.training.checkpoint import save_checkpoint
 from tiny_models import kmnist_slice, tiny_model
 
@@ -113,14 +117,33 @@ def test_accuracy_cluster_accuracy_and_nmi_on_hand_made_cases():
     assert nmi(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])) == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("image_size", [28, 64])
-def test_category_grids_and_the_alphabet_have_one_tile_per_class(image_size):
-    supervised, cluster = tiny_model("aae_supervised", image_size), tiny_model("aae_cluster", image_size)
+@pytest.mark.parametrize("image_size, mixture_components", [(28, 0), (28, 2), (64, 2)])
+def test_category_grids_and_the_alphabet_have_one_tile_per_class(image_size, mixture_components):
+    supervised = tiny_model("aae_supervised", image_size, mixture_components=mixture_components)
+    cluster = tiny_model("aae_cluster", image_size, mixture_components=mixture_components)
     side = image_size + 2  # tile() puts a 2-pixel gap around each image
     assert category_grid(supervised, 3, seed=0, style_rows=True).shape == (3 * side + 2, 10 * side + 2)
     assert category_grid(cluster, 3, seed=0, style_rows=False).shape == (6 * side + 2, 3 * side + 2)
     glyphs = torch.rand(2, 1, image_size, image_size)
     assert alphabet_grid(supervised, glyphs).shape == (2 * side + 2, 11 * side + 2)
+
+
+def test_a_style_moves_into_another_category_by_the_offset_from_its_own_categorys_mean():
+    codes = torch.cat([torch.randn(300, 2) * 0.1 + torch.tensor([-5.0, 0.0]),
+                       torch.randn(300, 2) * 0.1 + torch.tensor([5.0, 1.0])])
+    mixtures = CategoryCodeMixture(dim=2, categories=2, components=1)
+    mixtures.fit(codes, torch.arange(600) // 300, seed=0)
+    model = SimpleNamespace(styles=mixtures)
+    style = torch.tensor([-4.8, 0.1])
+    assert most_likely_categories(mixtures, style[None]).tolist() == [0]
+    moved = style_in_categories(model, style, torch.tensor([0, 1]))
+    means = codes.view(2, 300, 2).mean(1)
+    assert torch.allclose(moved, torch.stack([style, style - means[0] + means[1]]), atol=1e-4)
+    assert torch.allclose(style_in_categories(model, style, torch.tensor([0]), source=1), style - means[1] + means[0],
+                          atol=1e-4)
+    # Without the mixtures the style is the paper's: free of the character, decoded beside any class as it is.
+    assert torch.equal(style_in_categories(SimpleNamespace(styles=None), style, torch.tensor([0, 1])),
+                       style.expand(2, -1))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import torch
 from glyphgen.models.shared.base import Generator
 from glyphgen.params import check_range
 from glyphgen.rendering.grids import tile, to_uint8
+from glyphgen.rendering.style_transfer import style_in_categories
 
 
 @dataclass
@@ -76,15 +77,27 @@ def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor 
 
 @torch.no_grad()
 def category_grid(generator: Generator, styles: int, seed: int, style_rows: bool) -> np.ndarray:
-    """Every category of a style-and-category model drawn in the same `styles` prior styles (fixed by `seed`):
-    one row per style with a column per category (`style_rows`: one style across all characters), or one row
-    per category (a cluster's members side by side)."""
-    style = torch.randn((styles, generator.style_dim), generator=torch.Generator().manual_seed(seed))
+    """Every category of a style-and-category model in `styles` styles fixed by `seed`: one row per style with a
+    column per category (`style_rows`: one style across all characters, moved into each as the alphabet does),
+    or one row per category (a cluster's members side by side). The styles are prior draws, or with the model's
+    category mixtures draws of a category's own styles (of a random category for a row of `style_rows`)."""
+    rng = torch.Generator().manual_seed(seed)
     categories = torch.arange(generator.categories)
-    if style_rows:
-        style, categories, columns = style.repeat_interleave(len(categories), 0), categories.repeat(styles), len(categories)
+    columns = len(categories) if style_rows else styles
+    if generator.styles is None:
+        style = torch.randn((styles, generator.style_dim), generator=rng)
+        if style_rows:
+            style, categories = style.repeat_interleave(len(categories), 0), categories.repeat(styles)
+        else:
+            style, categories = style.repeat(len(categories), 1), categories.repeat_interleave(styles)
+    elif style_rows:
+        sources = generator.styles.sample_categories(styles, rng)
+        style = torch.cat([style_in_categories(generator, drawn, categories, int(source))
+                           for drawn, source in zip(generator.styles.sample_styles(sources, rng), sources)])
+        categories = categories.repeat(styles)
     else:
-        style, categories, columns = style.repeat(len(categories), 1), categories.repeat_interleave(styles), styles
+        categories = categories.repeat_interleave(styles)
+        style = generator.styles.sample_styles(categories, rng)
     return tile(to_uint8(generator.decode_categories(style, categories)), columns)
 
 
@@ -93,6 +106,6 @@ def alphabet_grid(generator: Generator, glyphs: torch.Tensor) -> np.ndarray:
     """One row per glyph (N x 1 x H x W, [0, 1]): the glyph itself, then every class drawn in its style."""
     categories = torch.arange(generator.categories)
     rows = [torch.cat([glyph[None].to(style.device),
-                       generator.decode_categories(style.expand(len(categories), -1), categories)])
+                       generator.decode_categories(style_in_categories(generator, style, categories), categories)])
             for glyph, style in zip(glyphs, generator.encode_style(glyphs.to(generator.device)))]
     return tile(to_uint8(torch.cat(rows)), len(categories) + 1)
