@@ -1,5 +1,8 @@
 """The code mixture the autoencoders sample from, and the hook and grid cadence of the loop that fits it."""
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -7,6 +10,9 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.code_mixture import CategoryCodeMixture, CodeMixture
 from glyphgen.training.loop import grid_due
 from tiny_models import tiny_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from mixture_fit import fitted_mixture  # noqa: E402
 
 
 def two_clusters(n: int = 600) -> torch.Tensor:
@@ -43,6 +49,16 @@ def test_sampling_is_seeded_and_survives_a_state_dict_round_trip():
     copy.load_state_dict(mixture.state_dict())
     draw = lambda m, seed: m.sample(5, torch.Generator().manual_seed(seed))  # noqa: E731
     assert torch.equal(draw(mixture, 3), draw(copy, 3)) and not torch.equal(draw(mixture, 3), draw(mixture, 4))
+
+
+def test_the_fit_benchmark_times_the_fit_the_models_make_at_their_tolerance():
+    codes = two_clusters() + 0.3 * torch.randn(600, 2, generator=torch.Generator().manual_seed(1))
+    model_fit = CodeMixture(dim=2, components=3)
+    model_fit.fit(codes, seed=0)
+    benchmarked, iterations, seconds = fitted_mixture(codes, components=3, tol=1e-2, seed=0)
+    assert torch.allclose(benchmarked.means, model_fit.means) and torch.allclose(benchmarked.weights, model_fit.weights)
+    assert iterations >= 1 and seconds >= 0
+    assert fitted_mixture(codes, components=3, tol=1e-6, seed=0)[1] >= iterations  # a tighter tolerance: more EM
 
 
 def test_more_components_than_codes_is_a_one_line_error():
