@@ -26,7 +26,7 @@ class TrainClassifierParams:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     dataset = sys.argv[1]
     section = dict(get_section(load_params(), "train_classifier"))
     epochs = get_section(section, f"epochs.{dataset}", "params.yaml:train_classifier")
@@ -49,8 +49,9 @@ def main() -> None:
     some_train = np.random.default_rng(params.classifier.seed).permutation(len(train_set))[: len(test_set)]
     train_features = predict(model, image_tensor(train_set.subset(some_train)))[0]
     JudgeFeatures(train_features, test_features).save(f"{out_dir}/{FEATURES_NAME}")
-    write_json(f"metrics/{dataset}/classifier.json",
-               {"test_accuracy": test_accuracy, "train_seconds": round(train_seconds, 1)})
+    # The training time goes to timings/, not to the metrics: same inputs, same bytes, so DVC re-runs nothing.
+    write_json(f"metrics/{dataset}/classifier.json", {"test_accuracy": test_accuracy})
+    return {"train_seconds": round(train_seconds, 1)}
 
 
 if __name__ == "__main__":

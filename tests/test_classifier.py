@@ -24,6 +24,13 @@ def test_checkpoint_round_trip_gives_the_same_features(judge, kmnist_test, tmp_p
         load_classifier(tmp_path / "missing")
 
 
+def test_the_same_judge_saved_twice_gives_the_same_bytes(judge, tmp_path):
+    # DVC hashes the file: equal weights must hash equal, or every evaluate re-runs after a re-trained judge.
+    save_classifier(tmp_path / "a" / "classifier.pt", judge, 28, ClassifierConfig())
+    save_classifier(tmp_path / "b" / "classifier.pt", judge, 28, ClassifierConfig())
+    assert (tmp_path / "a" / "classifier.pt").read_bytes() == (tmp_path / "b" / "classifier.pt").read_bytes()
+
+
 def test_glyph_sized_images_get_the_same_feature_width():
     model = GlyphClassifier(52).eval()
     assert model.features(torch.rand(3, 1, 64, 64)).shape == (3, 128)

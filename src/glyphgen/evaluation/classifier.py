@@ -119,8 +119,10 @@ def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
 def save_classifier(path: str | Path, model: GlyphClassifier, image_size: int, config: ClassifierConfig) -> None:
     checkpoint = {"num_classes": model.num_classes, "image_size": image_size, "config": asdict(config),
                   "state_dict": model.state_dict()}
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
+    # Through a file handle, as save_checkpoint does: given a path, torch.save names the archive's inner folder
+    # after the (random) temporary file, and the same weights would never give the same bytes.
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(checkpoint, handle)
 
 
 def load_classifier(path: str | Path, image_size: int | None = None) -> GlyphClassifier:
