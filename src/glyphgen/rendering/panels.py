@@ -83,21 +83,20 @@ def category_grid(generator: Generator, styles: int, seed: int, style_rows: bool
     category mixtures draws of a category's own styles (of a random category for a row of `style_rows`)."""
     rng = torch.Generator().manual_seed(seed)
     categories = torch.arange(generator.categories)
-    columns = len(categories) if style_rows else styles
-    if generator.styles is None:
-        style = torch.randn((styles, generator.style_dim), generator=rng)
-        if style_rows:
-            style, categories = style.repeat_interleave(len(categories), 0), categories.repeat(styles)
+    mixtures = generator.styles
+    if style_rows:
+        if mixtures is None:
+            sources, drawn = [None] * styles, torch.randn((styles, generator.style_dim), generator=rng)
         else:
-            style, categories = style.repeat(len(categories), 1), categories.repeat_interleave(styles)
-    elif style_rows:
-        sources = generator.styles.sample_categories(styles, rng)
-        style = torch.cat([style_in_categories(generator, drawn, categories, int(source))
-                           for drawn, source in zip(generator.styles.sample_styles(sources, rng), sources)])
-        categories = categories.repeat(styles)
+            picked = mixtures.sample_categories(styles, rng)
+            sources, drawn = picked.tolist(), mixtures.sample_styles(picked, rng)
+        style = torch.cat([style_in_categories(generator, row, categories, source)
+                           for row, source in zip(drawn, sources)])
+        categories, columns = categories.repeat(styles), len(categories)
     else:
-        categories = categories.repeat_interleave(styles)
-        style = generator.styles.sample_styles(categories, rng)
+        categories, columns = categories.repeat_interleave(styles), styles
+        style = (torch.randn((styles, generator.style_dim), generator=rng).repeat(generator.categories, 1)
+                 if mixtures is None else mixtures.sample_styles(categories, rng))
     return tile(to_uint8(generator.decode_categories(style, categories)), columns)
 
 
