@@ -13,11 +13,11 @@ from PIL import Image
 
 from glyphgen.cli import main
 from glyphgen.errors import GlyphgenError
-from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi
+from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi, transfer_accuracy
 from glyphgen.models.aae_semi import labelled_subset
 from glyphgen.models.shared.code_mixture import CategoryCodeMixture
 from glyphgen.rendering.panels import alphabet_grid, category_grid
-from glyphgen.rendering.style_transfer import most_likely_categories, style_in_categories
+from glyphgen.models.shared.style_transfer import style_in_categories
 from glyphgen.training.checkpoint import save_checkpoint
 from tiny_models import kmnist_slice, tiny_model
 
@@ -117,6 +117,38 @@ def test_accuracy_cluster_accuracy_and_nmi_on_hand_made_cases():
     assert nmi(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])) == pytest.approx(0.0)
 
 
+class BrightnessJudge(torch.nn.Module):
+    """Judges an image's class by its mean brightness: class c at c / 2 (three classes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.centres = torch.nn.Parameter(torch.tensor([0.0, 0.5, 1.0]), requires_grad=False)
+
+    def features(self, images):
+        return images.mean(dim=(1, 2, 3))[:, None]
+
+    def head(self, features):
+        return -(features - self.centres).abs()
+
+
+def test_transfer_accuracy_judges_every_style_drawn_in_every_class():
+    # A decoder that draws class c at brightness c / 2, except class 2, which it draws as class 0 when the
+    # style (the test image's brightness) is below 0.5: half the test images' styles.
+    def decode_categories(styles, labels):
+        wrong = (labels == 2) & (styles[:, 0] < 0.5)
+        return torch.where(wrong, 0, labels).float().div(2)[:, None, None, None].expand(-1, 1, 4, 4)
+
+    generator = SimpleNamespace(num_classes=3, device=torch.device("cpu"), styles=None,
+                                encode_style=lambda images: images.mean(dim=(1, 2, 3))[:, None],
+                                decode_categories=decode_categories)
+    test_images = torch.linspace(0, 1, 8)[:, None, None, None].expand(-1, 1, 4, 4)  # brightness 0 ... 1
+    judge = BrightnessJudge()
+    # 24 // 3 = 8 test images in 3 classes: 24 drawings, of which the 4 dark styles' class 2 is judged 0.
+    assert transfer_accuracy(generator, judge, test_images, count=24, batch_size=5) == pytest.approx(20 / 24)
+    # Only 2 test images (both dark): 6 drawings, 2 of them wrong.
+    assert transfer_accuracy(generator, judge, test_images[:2], count=24, batch_size=5) == pytest.approx(4 / 6)
+
+
 @pytest.mark.parametrize("image_size, mixture_components", [(28, 0), (28, 2), (64, 2)])
 def test_category_grids_and_the_alphabet_have_one_tile_per_class(image_size, mixture_components):
     supervised = tiny_model("aae_supervised", image_size, mixture_components=mixture_components)
@@ -128,21 +160,27 @@ def test_category_grids_and_the_alphabet_have_one_tile_per_class(image_size, mix
     assert alphabet_grid(supervised, glyphs).shape == (2 * side + 2, 11 * side + 2)
 
 
-def test_a_style_moves_into_another_category_by_the_offset_from_its_own_categorys_mean():
-    codes = torch.cat([torch.randn(300, 2) * 0.1 + torch.tensor([-5.0, 0.0]),
-                       torch.randn(300, 2) * 0.1 + torch.tensor([5.0, 1.0])])
-    mixtures = CategoryCodeMixture(dim=2, categories=2, components=1)
-    mixtures.fit(codes, torch.arange(600) // 300, seed=0)
+def test_a_style_moves_into_another_category_by_its_offset_from_its_own_form():
+    # Category 0 has two forms (a third of its styles near (-5, 0), two thirds near (-5, 4)); category 1 has a
+    # rare form near (5, -4) and its commonest near (5, 1).
+    generator = torch.Generator().manual_seed(0)
+    blob = lambda n, x, y: torch.randn(n, 2, generator=generator) * 0.1 + torch.tensor([x, y])  # noqa: E731
+    styles = torch.cat([blob(100, -5.0, 0.0), blob(200, -5.0, 4.0), blob(100, 5.0, -4.0), blob(200, 5.0, 1.0)])
+    mixtures = CategoryCodeMixture(dim=2, categories=2, components=2)
+    mixtures.fit(styles, torch.arange(600) // 300, seed=0)
     model = SimpleNamespace(styles=mixtures)
-    style = torch.tensor([-4.8, 0.1])
-    assert most_likely_categories(mixtures, style[None]).tolist() == [0]
-    moved = style_in_categories(model, style, torch.tensor([0, 1]))
-    means = codes.view(2, 300, 2).mean(1)
-    assert torch.allclose(moved, torch.stack([style, style - means[0] + means[1]]), atol=1e-4)
-    assert torch.allclose(style_in_categories(model, style, torch.tensor([0]), source=1), style - means[1] + means[0],
+    style = torch.tensor([-4.8, 0.1])  # of category 0's rarer form, 0.2 right of and 0.1 above its centre
+    moved = style_in_categories(model, style[None], torch.tensor([0, 1]))  # its category found by density
+    offset = style - styles[:100].mean(0)
+    assert torch.allclose(moved, torch.stack([styles[100:300].mean(0), styles[400:].mean(0)]) + offset, atol=1e-4)
+    # Two styles at once, one told its category: (5.1, -4) is category 1's rare form, 0.1 right of its centre.
+    both = style_in_categories(model, torch.stack([style, torch.tensor([5.1, -4.0])]), torch.tensor([1]),
+                               sources=torch.tensor([0, 1]))
+    assert torch.allclose(both[0], styles[400:].mean(0) + offset, atol=1e-4)
+    assert torch.allclose(both[1], styles[400:].mean(0) + torch.tensor([5.1, -4.0]) - styles[300:400].mean(0),
                           atol=1e-4)
     # Without the mixtures the style is the paper's: free of the character, decoded beside any class as it is.
-    assert torch.equal(style_in_categories(SimpleNamespace(styles=None), style, torch.tensor([0, 1])),
+    assert torch.equal(style_in_categories(SimpleNamespace(styles=None), style[None], torch.tensor([0, 1])),
                        style.expand(2, -1))
 
 
@@ -216,9 +254,9 @@ def test_the_scorecard_adds_each_models_category_scores(judge, judge_features, k
                     kmnist_test.labels)
     config = EvaluateConfig(num_samples=200, fid_bootstrap=0, encoded_images=100, memorisation_samples=100)
     reference = ReferenceStats.measure(splits, config)
-    expected = {"aae_supervised": {"conditional_accuracy"}, "aae_cluster": {"cluster_accuracy", "nmi"},
+    expected = {"aae_supervised": {"conditional_accuracy", "transfer_accuracy"}, "aae_cluster": {"cluster_accuracy", "nmi"},
                 "aae_semi": {"categorical_accuracy", "baseline_accuracy", "n_labels"}, "aae": set()}
-    extra = {"conditional_accuracy", "cluster_accuracy", "nmi", "categorical_accuracy", "baseline_accuracy", "n_labels"}
+    extra = {"conditional_accuracy", "transfer_accuracy", "cluster_accuracy", "nmi", "categorical_accuracy", "baseline_accuracy", "n_labels"}
     for name, keys in expected.items():
         scores = score_generator(tiny_model(name), judge, splits, reference, config)
         assert extra & set(scores) == keys, name

@@ -1,15 +1,15 @@
 """Scores of models whose code holds a category (the adversarial autoencoder family): how often class-conditioned
-samples are judged as their class, how well a categorical head classifies, and how well its clusters match the
-classes (cluster accuracy, NMI)."""
+samples, and test images' styles drawn in every class, are judged as their class; how well a categorical head
+classifies, and how well its clusters match the classes (cluster accuracy, NMI)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import normalized_mutual_info_score
 
 from glyphgen.evaluation.classifier import GlyphClassifier, predict
 from glyphgen.models.shared.base import Generator
+from glyphgen.models.shared.style_transfer import style_in_categories
 
 
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
@@ -30,6 +30,8 @@ def cluster_accuracy(train_clusters: np.ndarray, train_labels: np.ndarray, test_
 def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
     """Normalised mutual information of clusters and classes (scikit-learn; arithmetic mean): 1 when each
     cluster is one class and each class one cluster, 0 when they are independent."""
+    from sklearn.metrics import normalized_mutual_info_score  # here: scikit-learn takes a second to import
+
     return float(normalized_mutual_info_score(labels, clusters))
 
 
@@ -49,15 +51,31 @@ def conditional_accuracy(generator: Generator, judge: GlyphClassifier, count: in
     return accuracy(predict(judge, samples, batch_size)[1].argmax(dim=1).numpy(), labels.numpy())
 
 
+@torch.no_grad()
+def transfer_accuracy(generator: Generator, judge: GlyphClassifier, test_images: torch.Tensor, count: int,
+                      batch_size: int) -> float:
+    """The judge's accuracy on the alphabets of test images: the styles of count // classes test images, each drawn
+    in every class as `python -m glyphgen alphabet` draws it (models.shared.style_transfer), each drawing judged
+    as the class it was asked for."""
+    classes = torch.arange(generator.num_classes)
+    images = test_images[: max(1, count // len(classes))]
+    styles = torch.cat([generator.encode_style(batch.to(generator.device)) for batch in images.split(batch_size)])
+    moved, labels = style_in_categories(generator, styles, classes), classes.repeat(len(images))
+    drawings = torch.cat([generator.decode_categories(style, label.to(generator.device)).float().cpu()
+                          for style, label in zip(moved.split(batch_size), labels.split(batch_size))])
+    return accuracy(predict(judge, drawings, batch_size)[1].argmax(dim=1).numpy(), labels.numpy())
+
+
 def category_scores(generator: Generator, judge: GlyphClassifier, train_images: torch.Tensor,
                     train_labels: np.ndarray, test_images: torch.Tensor, test_labels: np.ndarray, count: int,
                     seed: int, batch_size: int) -> dict[str, float]:
-    """What the model's categories are worth: conditional_accuracy for conditional models; for a categorical head
-    of classes, its test accuracy (categorical_accuracy) beside the supervised-only baseline's; for one of
-    clusters, cluster_accuracy and nmi on the test split."""
+    """What the model's categories are worth: conditional_accuracy and transfer_accuracy for conditional models;
+    for a categorical head of classes, its test accuracy (categorical_accuracy) beside the supervised-only
+    baseline's; for one of clusters, cluster_accuracy and nmi on the test split."""
     scores = {}
     if generator.conditional:
         scores["conditional_accuracy"] = conditional_accuracy(generator, judge, count, seed, batch_size)
+        scores["transfer_accuracy"] = transfer_accuracy(generator, judge, test_images, count, batch_size)
     if generator.categorical_head == "classes":
         scores["categorical_accuracy"] = accuracy(predicted_categories(generator.classify, test_images, batch_size),
                                                   test_labels)

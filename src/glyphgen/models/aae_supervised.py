@@ -27,9 +27,9 @@ class AAESupervised(StyleCategoryAutoencoder):
     weight 0.3, 59% and 292 at weight 1; a 4-d style with it 43% and 396. On glyphs (10 epochs, 3 components
     per letter) the 32-d style at weight 0.3 drew the asked letter 86% of the time, FID 238, against 59% and
     548 for the previous default. The price: a style encoded from one glyph still says which character it
-    came from, so the alphabet and classes.png move a style into each class by its offset from its own class's
-    mean (rendering/style_transfer.py): on glyphs every row then draws the whole alphabet in one style; on
-    KMNIST, whose classes hold several unlike shapes each, the rows still lean to one character.
+    came from, so the alphabet and classes.png move a style into each class by its offset from the mixture
+    component it belongs to (models/shared/style_transfer.py), and the evaluate stage's transfer_accuracy
+    measures how often the judge reads the class asked for.
     A discriminator that reads the class beside the style (`style_given_category: true`) pushes every class's
     styles to N(0, I), not only their mixture; at 80 CPU-seconds with prior styles it gave FID 329 against 363,
     but at the CPU budgets' 2 KMNIST and 10 glyph epochs conditional accuracy 22.6% against 25.4% on KMNIST and

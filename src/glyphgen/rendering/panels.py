@@ -11,7 +11,7 @@ import torch
 from glyphgen.models.shared.base import Generator
 from glyphgen.params import check_range
 from glyphgen.rendering.grids import tile, to_uint8
-from glyphgen.rendering.style_transfer import style_in_categories
+from glyphgen.models.shared.style_transfer import style_in_categories
 
 
 @dataclass
@@ -86,12 +86,11 @@ def category_grid(generator: Generator, styles: int, seed: int, style_rows: bool
     mixtures = generator.styles
     if style_rows:
         if mixtures is None:
-            sources, drawn = [None] * styles, torch.randn((styles, generator.style_dim), generator=rng)
+            sources, drawn = None, torch.randn((styles, generator.style_dim), generator=rng)
         else:
-            picked = mixtures.sample_categories(styles, rng)
-            sources, drawn = picked.tolist(), mixtures.sample_styles(picked, rng)
-        style = torch.cat([style_in_categories(generator, row, categories, source)
-                           for row, source in zip(drawn, sources)])
+            sources = mixtures.sample_categories(styles, rng)
+            drawn = mixtures.sample_styles(sources, rng)
+        style = style_in_categories(generator, drawn, categories, sources)
         categories, columns = categories.repeat(styles), len(categories)
     else:
         categories, columns = categories.repeat_interleave(styles), styles
@@ -104,7 +103,8 @@ def category_grid(generator: Generator, styles: int, seed: int, style_rows: bool
 def alphabet_grid(generator: Generator, glyphs: torch.Tensor) -> np.ndarray:
     """One row per glyph (N x 1 x H x W, [0, 1]): the glyph itself, then every class drawn in its style."""
     categories = torch.arange(generator.categories)
-    rows = [torch.cat([glyph[None].to(style.device),
-                       generator.decode_categories(style_in_categories(generator, style, categories), categories)])
-            for glyph, style in zip(glyphs, generator.encode_style(glyphs.to(generator.device)))]
+    styles = generator.encode_style(glyphs.to(generator.device))
+    drawn = generator.decode_categories(style_in_categories(generator, styles, categories),
+                                        categories.repeat(len(glyphs)))
+    rows = [torch.cat([glyph[None].to(drawn.device), row]) for glyph, row in zip(glyphs, drawn.split(len(categories)))]
     return tile(to_uint8(torch.cat(rows)), len(categories) + 1)

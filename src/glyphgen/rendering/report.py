@@ -23,8 +23,8 @@ ROW_LABELS = {CEILING: "real test images (ceiling)", FLOOR: "pixel noise (floor)
 # The columns of the full table, in reading order; the JSON files hold a few more.
 COLUMNS = ["fid", "fid_low", "fid_high", "precision", "recall", "density", "coverage", "class_entropy",
            "classes_present", "memorisation_rate", "reconstruction_mse", "reconstruction_bce", "prior_kl",
-           "prior_mmd", "conditional_accuracy", "categorical_accuracy", "baseline_accuracy", "n_labels",
-           "cluster_accuracy", "nmi"]
+           "prior_mmd", "conditional_accuracy", "transfer_accuracy", "categorical_accuracy", "baseline_accuracy",
+           "n_labels", "cluster_accuracy", "nmi"]
 PICTURES = ["samples.png", "classes.png", "alphabet.png", "categories.png", "morph.gif", "discriminator.png",
             "reconstructions.png", "manifold.png", "losses.png"]
 

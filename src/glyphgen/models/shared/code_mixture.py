@@ -14,8 +14,6 @@ state_dict and sampling needs nothing but torch.
 from __future__ import annotations
 
 import torch
-from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 from torch import nn
 
 from glyphgen.errors import GlyphgenError
@@ -23,6 +21,10 @@ from glyphgen.models.shared.blocks import prior_noise
 
 # Added to every covariance's diagonal: keeps collapsed code dimensions invertible.
 RIDGE = 1e-4
+# EM stops when the mean log-likelihood gains less than this a step (scikit-learn's default is 0.001): on the
+# default run's KMNIST codes 10-24 iterations instead of 29-56, a 10,000-code fit 2.3-4x faster, and FID within
+# 1.6 of the longer fit (benchmarks/mixture_fit.py).
+FIT_TOLERANCE = 1e-2
 
 
 class CodeMixture(nn.Module):
@@ -33,22 +35,24 @@ class CodeMixture(nn.Module):
         self.register_buffer("scale_tril", torch.eye(dim).repeat(components, 1, 1))  # Cholesky factors
 
     @torch.no_grad()
-    def fit(self, codes: torch.Tensor, seed: int, components: int | None = None) -> None:
-        """Fit to N x dim codes (full covariances). With `components` fewer than the mixture holds, the rest get
-        weight 0."""
+    def fit(self, codes: torch.Tensor, seed: int, components: int | None = None, tol: float = FIT_TOLERANCE) -> int:
+        """Fit to N x dim codes (full covariances) and return the EM iterations it took. With `components` fewer
+        than the mixture holds, the rest get weight 0."""
         components = components or len(self.weights)
         if len(codes) < components:
             raise GlyphgenError(f"mixture_components: expected at most one per training image ({len(codes)}), "
                                 f"got {components}")
         self.weights.zero_()
-        if len(codes) == 1:  # scikit-learn needs two codes; one is a component of its own, the ridge its spread
+        if len(codes) == 1:  # a category with one training style; scikit-learn needs two: the ridge is its spread
             self.weights[0], self.means[0] = 1.0, codes[0]
             self.scale_tril[0] = torch.eye(len(codes[0])) * RIDGE ** 0.5
-            return
-        # EM stops when the mean log-likelihood gains less than 0.01 a step (scikit-learn's default is 0.001): on the
-        # default run's KMNIST codes 10-24 iterations instead of 29-56, a 10,000-code fit 2.3-4x faster, and FID
-        # within 1.6 of the longer fit (benchmarks/mixture_fit.py).
-        mixture = GaussianMixture(components, covariance_type="full", reg_covar=RIDGE, tol=1e-2, random_state=seed)
+            return 0
+        # Imported here, not at the top: scikit-learn (and SciPy beneath it) takes about a second to import, and
+        # the evaluate and render stages load models without fitting them.
+        from sklearn.mixture import GaussianMixture
+        from threadpoolctl import threadpool_limits
+
+        mixture = GaussianMixture(components, covariance_type="full", reg_covar=RIDGE, tol=tol, random_state=seed)
         # One BLAS/OpenMP thread: these matrices are small, and on a busy 2-core machine spinning threads made
         # a 10,000-code fit 5x slower (17.6 s against 3.5 s).
         with threadpool_limits(1):
@@ -56,6 +60,17 @@ class CodeMixture(nn.Module):
         self.weights[:components] = torch.from_numpy(mixture.weights_)
         self.means[:components] = torch.from_numpy(mixture.means_)
         self.scale_tril[:components] = torch.linalg.cholesky(torch.from_numpy(mixture.covariances_))
+        return int(mixture.n_iter_)
+
+    def component_log_probs(self, codes: torch.Tensor) -> torch.Tensor:
+        """N x components: log(weight x density) of each component at each of the N x dim codes; an unused
+        component (weight 0) gives -inf."""
+        components = torch.distributions.MultivariateNormal(self.means, scale_tril=self.scale_tril)
+        return components.log_prob(codes[:, None, :]) + self.weights.log()
+
+    def log_prob(self, codes: torch.Tensor) -> torch.Tensor:
+        """The mixture's log-density at each of the N x dim codes (N)."""
+        return torch.logsumexp(self.component_log_probs(codes), dim=1)
 
     def sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
         # Drawn where the generator lives (see blocks.prior_noise), then moved to the mixture's device.

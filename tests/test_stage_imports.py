@@ -1,0 +1,20 @@
+"""The stages that load a trained model without fitting anything start without scikit-learn: it (and SciPy
+beneath it) takes about a second to import, paid again by each of the 40 evaluate and render stages."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("stage", ["evaluate", "render"])
+def test_the_stage_imports_no_scikit_learn(stage):
+    check = (f"import runpy, sys; runpy.run_path('stages/{stage}.py', run_name='imported'); "
+             "from glyphgen.models import model_class; [model_class(name) for name in "
+             "('ae', 'conv_ae', 'vae', 'aae', 'aae_supervised', 'aae_semi', 'aae_cluster', 'gan', 'dcgan', 'wgan_gp')]; "
+             "print(sorted(name for name in ('sklearn', 'scipy') if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
