@@ -16,8 +16,8 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi, transfer_accuracy
 from glyphgen.models.aae_semi import labelled_subset
 from glyphgen.models.shared.code_mixture import CategoryCodeMixture
-from glyphgen.rendering.panels import alphabet_grid, category_grid
 from glyphgen.models.shared.style_transfer import style_in_categories
+from glyphgen.rendering.panels import alphabet_grid, category_grid
 from glyphgen.training.checkpoint import save_checkpoint
 from tiny_models import kmnist_slice, tiny_model
 

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from glyphgen.models.shared.base import Generator
+from glyphgen.models.shared.style_transfer import style_in_categories
 from glyphgen.params import check_range
 from glyphgen.rendering.grids import tile, to_uint8
-from glyphgen.models.shared.style_transfer import style_in_categories
 
 
 @dataclass
