@@ -28,6 +28,10 @@ def main() -> None:
     dataset, model_name = sys.argv[1], sys.argv[2]
     params = parse_config(RenderParams, get_section(load_params(), "render"), "params.yaml:render")
     torch.set_grad_enabled(False)
+    # One thread: with two, the same dcgan drew sample grids that differed in a few pixels from one process to the
+    # next on a busy machine (`python stages/render.py glyphs dcgan`, 4 runs: 2 different grids; one thread: 6
+    # runs, 1 grid), so the stage's output, which DVC caches by hash, was not reproducible. The pictures are small.
+    torch.set_num_threads(1)
     test_images = image_tensor(load_image_set(f"data/processed/{dataset}/test.npz"))
     for name in ("morph_from", "morph_to"):
         check_range(getattr(params, name), 0, len(test_images) - 1, f"params.yaml:render.{name}")
