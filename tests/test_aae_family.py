@@ -9,12 +9,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from glyphgen.cli import main
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi, transfer_accuracy
-from glyphgen.models.aae_semi import labelled_subset
+from glyphgen.models import model_class
+from glyphgen.models.aae_semi import labelled_subset, random_deformation
 from glyphgen.models.shared.code_mixture import CategoryCodeMixture
 from glyphgen.models.shared.style_transfer import style_in_categories
 from glyphgen.rendering.panels import alphabet_grid, category_grid
@@ -28,7 +30,8 @@ DISCRIMINATORS = {"aae": [""], "aae_supervised": ["style_"], "aae_semi": ["style
 PHASE_LOSSES = {
     "aae": ["reconstruction", "discriminator"],
     "aae_supervised": ["reconstruction", "style_discriminator"],
-    "aae_semi": ["reconstruction", "style_discriminator", "category_discriminator", "supervised", "baseline"],
+    "aae_semi": ["reconstruction", "style_discriminator", "category_discriminator", "supervised", "consistency",
+                 "baseline"],
     "aae_cluster": ["reconstruction", "style_discriminator", "category_discriminator"],
 }
 
@@ -44,7 +47,10 @@ def test_each_phase_loss_falls_over_a_few_steps(name, tiny_set):
     images, labels = tiny_set
     torch.manual_seed(0)
     # Without the encoder fighting back (adversarial weight 0), each discriminator's own phase must learn.
-    model = tiny_model(name, lr=3e-3, adversarial_weight=0.0)
+    # aae_semi: at confidence 0 its unlabelled phase takes every guess of its untrained head, and its labelled
+    # batches are undeformed (deformed, the supervised loss is too noisy for 20 steps to show the fall).
+    semi = {"confidence": 0.0, "consistency_weight": 0.2, "deformation": 0.0, "labelled_batch_size": 20}
+    model = tiny_model(name, lr=3e-3, adversarial_weight=0.0, **(semi if name == "aae_semi" else {}))
     model.start_training(images, labels, seed=0)
     optimizers = model.configure_optimizers()
     history = [model.train_step(images.float() / 255, labels, optimizers) for _ in range(20)]
@@ -105,6 +111,35 @@ def test_aae_semi_learns_from_the_training_images_it_is_started_with_only(tiny_s
     rows = {bytes(image.numpy()) for image in images}
     assert all(bytes(image.numpy()) in rows for image in model.labelled_images)
     assert "labelled_images" not in "".join(model.state_dict())  # not saved with the model
+
+
+def test_random_deformation_moves_each_image_its_own_small_way():
+    torch.manual_seed(0)
+    images = torch.zeros(8, 1, 28, 28)
+    images[:, :, 10:18, 12:16] = 1  # the same bar in every image
+    assert random_deformation(images, 0) is images
+    deformed = random_deformation(images, 1.0)
+    assert deformed.shape == images.shape and 0 <= deformed.min() and deformed.max() <= 1
+    assert all(not torch.equal(deformed[0], other) for other in deformed[1:])  # one map per image
+    ink = deformed.sum((1, 2, 3)) / images.sum((1, 2, 3))
+    assert ((0.7 < ink) & (ink < 1.3)).all()  # a slant or a stretch, not a different picture
+    assert deformed[:, :, :4].sum() == 0 and deformed[:, :, -4:].sum() == 0  # the bar stays near the centre
+    torch.manual_seed(0)
+    assert torch.equal(random_deformation(images, 1.0), deformed)
+
+
+def test_the_unlabelled_phase_learns_from_confident_guesses_only(tiny_set):
+    images = tiny_set[0].float() / 255
+    torch.manual_seed(0)
+    assert tiny_model("aae_semi", confidence=0.99).consistency_loss(images).item() == 0  # an untrained head is unsure
+    model = tiny_model("aae_semi", confidence=0.0, consistency_deformation=0.0)
+    logits = model.classify(images)  # undeformed, every image's target is the head's own guess
+    expected = F.cross_entropy(logits, logits.argmax(1))
+    assert model.consistency_loss(images).item() == pytest.approx(expected.item(), rel=1e-5)
+    optimizers = model.configure_optimizers()
+    assert "consistency" in model.train_step(images, tiny_set[1], optimizers)
+    reference = model_class("aae_semi").presets["reference"]  # the paper's recipe has no such phase
+    assert reference.consistency_weight == 0 and reference.deformation == 0
 
 
 def test_accuracy_cluster_accuracy_and_nmi_on_hand_made_cases():

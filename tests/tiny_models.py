@@ -17,7 +17,7 @@ TINY_OVERRIDES = {
     "aae": {"hidden": [32], "discriminator_hidden": [16], "mixture_components": 2},
     "aae_supervised": {"hidden": [32], "latent_dim": 4, "discriminator_hidden": [16]},
     "aae_semi": {"hidden": [32], "latent_dim": 4, "discriminator_hidden": [16], "n_labels": 20,
-                 "labelled_batch_size": 8},
+                 "labelled_batch_size": 8, "encoder_channels": [4, 8]},
     "aae_cluster": {"hidden": [32], "latent_dim": 4, "discriminator_hidden": [16], "clusters": 6},
     "gan": {"hidden": [32], "latent_dim": 8},
     # Spectral norm keeps a 4-8 discriminator's logits near 0 for far longer than a test's 15 steps.
