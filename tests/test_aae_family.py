@@ -132,7 +132,7 @@ def test_the_unlabelled_phase_learns_from_confident_guesses_only(tiny_set):
     images = tiny_set[0].float() / 255
     torch.manual_seed(0)
     assert tiny_model("aae_semi", confidence=0.99).consistency_loss(images).item() == 0  # an untrained head is unsure
-    model = tiny_model("aae_semi", confidence=0.0, consistency_deformation=0.0)
+    model = tiny_model("aae_semi", confidence=0.0, consistency_deformation=0.0, consistency_weight=1.0)
     logits = model.classify(images)  # undeformed, every image's target is the head's own guess
     expected = F.cross_entropy(logits, logits.argmax(1))
     assert model.consistency_loss(images).item() == pytest.approx(expected.item(), rel=1e-5)

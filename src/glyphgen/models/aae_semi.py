@@ -9,10 +9,10 @@ Beside it, on the same labelled batches at the same steps, a supervised-only bas
 network, trained on the labelled images alone, deformed alike), so the evaluate stage shows what the unlabelled
 images added.
 
-Beyond the paper, two things a few CPU epochs need (numbers in AAESemi's docstring): the labelled images are
-randomly deformed (slanted, turned, stretched, shifted) each time they are seen, and an unlabelled phase asks the
+Beyond the paper, for a few CPU epochs (numbers in AAESemi's docstring): the labelled images are randomly
+deformed (slanted, turned, stretched, shifted) each time they are seen, and an optional unlabelled phase asks the
 head to give a deformed copy of each unlabelled training image the category it gives the original, where it is
-confident (pseudo-labels, as FixMatch, Sohn et al. 2020).
+confident (pseudo-labels, as FixMatch, Sohn et al. 2020; off by default).
 """
 
 from __future__ import annotations
@@ -96,27 +96,33 @@ def labelled_subset(labels: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
 
 class AAESemi(StyleCategoryAutoencoder):
     """Default vs reference (the paper's MNIST network as the AAE tutorial sets it: 1000-1000 MLP encoder,
-    decoder and discriminators, a 10-d style, batch 100, Adam 1e-3 with beta1 0.9, prior samples): a conv
-    encoder (16, 32 channels) before a 512-512 MLP, a 32-d style, 256-256 discriminators, batch 64, Adam 1e-3
-    (0.5), 64 labelled images per step, deformed (`deformation`), the unlabelled phase (`consistency_weight`),
-    and samples that draw a category by its share of the training images (the head's verdict) and a style from
-    a 5-component mixture fitted to that category's training styles (`mixture_components`).
+    decoder and discriminators, a 10-d style, batch 100, Adam 1e-3 with beta1 0.9, prior samples): 512-512
+    networks, a 32-d style, 256-256 discriminators, batch 64, Adam 1e-3 (0.5), 64 labelled images per step,
+    deformed (`deformation`), and samples that draw a category by its share of the training images (the head's
+    verdict) and a style from a 5-component mixture fitted to that category's training styles
+    (`mixture_components`).
 
-    Measured at 2 KMNIST epochs, 1000 labels (scratch sweep, one thread, current judge, 10,000 samples; head and
-    baseline on the 10,000 test images):
+    Measured at 2 KMNIST epochs and 6 glyph epochs, 1000 labels, head / baseline / FID (head and baseline on the
+    test split; "stage": the train and evaluate stages of the default run, two threads; the other rows a
+    scratch sweep, one thread, the same judge, 10,000 samples):
 
-    | encoder, phases | head | baseline | FID | class entropy |
-    |---|---|---|---|---|
-    | MLP, neither (the previous default; its `make repro` run) | 64.1% | 66.8% | 228.5 | 0.908 |
-    | MLP, deformed labels + unlabelled phase | 73.7% | 73.5% | 226.1 | 0.910 |
-    | conv 16-32, deformed labels + unlabelled phase | 85.6% | 82.0% | 220.9 | 0.928 |
+    | encoder; labelled images; unlabelled phase | KMNIST | glyphs |
+    |---|---|---|
+    | MLP; as they are; none (previous default, stage) | 64.1% / 66.8% / 228.5 | 72.7% / 73.2% / 219.1 |
+    | MLP; deformed; weight 1 | 73.7% / 73.5% / 226.1 | 76.3% / 79.2% / 211.1 |
+    | MLP; deformed; none (default, stage) | see params.yaml | 74.9% / 74.2% / 205.8 |
+    | conv 16-32; deformed; weight 1 | 85.6% / 82.0% / 220.9 | 86.7% / 85.4% / 262.5 |
+    | conv 16-32; deformed; none | 84.7% / 83.5% / 210.9 | 86.2% / 83.0% / 258.3 |
+    | conv 16-32; deformed; none (stage) | 84.0% / 83.7% / 210.8 | |
 
-    Undeformed, both overfit their 1000 labels within an epoch; deformed, they keep learning. The unlabelled
-    phase is what puts the head above the baseline, and more so with time (+1.4 points at 1 epoch, +3.6 at 2).
-    The conv encoder's step costs about twice the MLP's (116 s against 71 s for 2 epochs on two threads). A
-    looser unlabelled phase (weight 3, confidence 0.9) collapsed to 75.8%; 32 labelled images per step lost
-    3.8 points and 24 of FID. On glyphs (6 epochs, 32 px) the conv encoder reached 86.7% against the MLP's
-    76.3%, but FID 262.5 against 211.1 (params.yaml keeps the MLP there).
+    As they are, the head and the baseline overfit their 1000 labels within an epoch; deformed, they keep
+    learning, and a conv encoder learns most from them (`encoder_channels: [16, 32]`), but on 2 cores its step
+    costs twice the MLP's: the KMNIST stage took 113 s against 57 s, more than `make repro`'s 30 minutes hold,
+    and at 1.5 epochs instead of 2 its FID rose to 255.5. With the unlabelled phase the conv head led its
+    baseline by 1.4 points at 1 epoch and 3.6 at 2 (without it, by 1.2 at 2), but it added only about a point
+    to the head for a third more CPU time (172 against 129 CPU-s) and 10 of FID, so it is off by default;
+    looser (weight 3, confidence 0.9) it collapsed to 75.8%. 32 labelled images per step lost 3.8 points and
+    24 of FID.
 
     A 4-d style (an earlier default) leaves the character to the category, but then the decoder has too little
     to draw from: at 1 KMNIST epoch FID 434 and class entropy 0.40 from prior draws. A 32-d style with the
@@ -125,7 +131,7 @@ class AAESemi(StyleCategoryAutoencoder):
     name = "aae_semi"
     config_class = AAESemiConfig
     presets = {
-        "default": AAESemiConfig(latent_dim=32, mixture_components=5, encoder_channels=(16, 32)),
+        "default": AAESemiConfig(latent_dim=32, mixture_components=5),
         "reference": AAESemiConfig(hidden=(1000, 1000), latent_dim=10, discriminator_hidden=(1000, 1000), beta1=0.9,
                                    batch_size=100, labelled_batch_size=100, deformation=0, consistency_weight=0),
     }
