@@ -110,15 +110,15 @@ class AAESemi(StyleCategoryAutoencoder):
     |---|---|---|
     | MLP; as they are; none (previous default, stage) | 64.1% / 66.8% / 228.5 | 72.7% / 73.2% / 219.1 |
     | MLP; deformed; weight 1 | 73.7% / 73.5% / 226.1 | 76.3% / 79.2% / 211.1 |
-    | MLP; deformed; none (default, stage) | see params.yaml | 74.9% / 74.2% / 205.8 |
+    | MLP; deformed; none (default, stage) | 76.7% / 77.2% / 228.0 | 74.9% / 74.2% / 205.8 |
     | conv 16-32; deformed; weight 1 | 85.6% / 82.0% / 220.9 | 86.7% / 85.4% / 262.5 |
     | conv 16-32; deformed; none | 84.7% / 83.5% / 210.9 | 86.2% / 83.0% / 258.3 |
     | conv 16-32; deformed; none (stage) | 84.0% / 83.7% / 210.8 | |
 
     As they are, the head and the baseline overfit their 1000 labels within an epoch; deformed, they keep
     learning, and a conv encoder learns most from them (`encoder_channels: [16, 32]`), but on 2 cores its step
-    costs twice the MLP's: the KMNIST stage took 113 s against 57 s, more than `make repro`'s 30 minutes hold,
-    and at 1.5 epochs instead of 2 its FID rose to 255.5. With the unlabelled phase the conv head led its
+    costs about twice the MLP's: the KMNIST stage took 113 s against about 60 s, more than `make repro`'s 30
+    minutes hold, and at 1.5 epochs instead of 2 its FID rose to 255.5. With the unlabelled phase the conv head led its
     baseline by 1.4 points at 1 epoch and 3.6 at 2 (without it, by 1.2 at 2), but it added only about a point
     to the head for a third more CPU time (172 against 129 CPU-s) and 10 of FID, so it is off by default;
     looser (weight 3, confidence 0.9) it collapsed to 75.8%. 32 labelled images per step lost 3.8 points and
