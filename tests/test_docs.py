@@ -91,8 +91,8 @@ NOT_RUN = {
     "aae_supervised; the same command on a tiny checkpoint, and its errors, run in test_aae_family.py",
     "python -m glyphgen alphabet models/glyphs/aae_supervised --style some_glyph.png -o alphabet.png": "needs a "
     "trained aae_supervised and a glyph image; test_aae_family.py runs it on a tiny checkpoint and a drawn glyph",
-    "PYTHONPATH=src python benchmarks/aae_family.py aae_semi kmnist --epochs 3 --set n_labels=100": "minutes of "
-    "training, numbers to read, not a test; the scores it prints are tested in test_aae_family.py",
+    "PYTHONPATH=src python benchmarks/aae_family.py aae_semi kmnist --epochs 2 --threads 2 --set n_labels=100":
+        "minutes of training, numbers to read, not a test; the scores it prints are tested in test_aae_family.py",
     "make bench": "minutes of timing; `make -n bench` is checked (test_makefile.py)",
     "PYTHONPATH=src python benchmarks/train_throughput.py": "minutes of timing, a figure to read, not a test",
     "PYTHONPATH=src python benchmarks/versus_reference.py --dvc-dir .": "minutes of timing, a figure to read; test_versus_reference.py runs one comparison row",
