@@ -18,7 +18,7 @@ class AEConfig:
     latent_dim: int = 16
     loss: Literal["mse", "bce"] = "bce"
     mixture_components: int = 50  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
-    lr: float = 1e-3
+    lr: float = 3e-3
     batch_size: int = 128
 
     def __post_init__(self) -> None:
@@ -35,13 +35,16 @@ class AE(Autoencoder):
     by benchmarks/quality_vs_time.py on KMNIST (CPU seconds of one thread; FID, class entropy on 10,000
     samples): default 174.6 / 0.958 at 30 s, 137.2 / 0.976 at 60 s, 119.4 / 0.983 at 120 s; reference
     417.6 / 0.683, 401.4 / 0.672, 382.2 / 0.726.
+
+    Adam at 3e-3, not the recipe's 1e-3 (scratch sweep, one thread, the current judge, 10,000 samples, FID
+    after the default run's 3 KMNIST / 10 glyph epochs): KMNIST 166.5 against 176.4, glyphs 134.7 against 159.4.
     """
 
     name = "ae"
     config_class = AEConfig
     presets = {
         "default": AEConfig(),
-        "reference": AEConfig(hidden=(1000, 1000), latent_dim=2, loss="mse", mixture_components=1),
+        "reference": AEConfig(hidden=(1000, 1000), latent_dim=2, loss="mse", mixture_components=1, lr=1e-3),
     }
 
     def __init__(self, config: AEConfig, image_size: int, num_classes: int) -> None:
