@@ -42,11 +42,12 @@ class ConvAE(Autoencoder):
     50-component mixture fitted to the codes (models/shared/code_mixture.py). A 128-d code space is far from
     Gaussian, and one Gaussian over clustered codes puts draws between the clusters. Measured by
     benchmarks/quality_vs_time.py on KMNIST (CPU seconds of one thread; FID, class entropy on 10,000 samples):
-    default 169.6 / 0.967 at 30 s, 129.1 / 0.983 at 60 s, 99.5 / 0.993 at 120 s; reference 243.2 / 0.909,
-    232.3 / 0.934, 230.2 / 0.949. A 16-d code (with 20 components) reached 237 / 0.78 in a comparable time.
+    default 126.0 / 0.982 at 30 s, 103.5 / 0.989 at 60 s, 87.5 / 0.993 at 120 s; reference 252.2 / 0.866,
+    241.6 / 0.909, 236.3 / 0.929 (glyphs: 74.8, 50.9, 42.8 against 276.8, 268.4, 262.6). A 16-d code (with 20
+    components) reached 237 / 0.78 in a comparable time.
 
     Adam at 3e-3, not the recipe's 1e-3 (scratch sweep, one thread, the current judge, 10,000 samples, FID
-    after the default run's 3 KMNIST / 7 glyph epochs): KMNIST 96.8 and 95.1 (two seeds) against 122.3, glyphs
+    after 3 KMNIST / 7 glyph epochs): KMNIST 96.8 and 95.1 (two seeds) against 122.3, glyphs
     77.4 against 112.9; 5e-3 gave 93.9, 2e-3 102.3. A cosine-annealed rate (154.7 from 1e-3, 122.3 from 2e-3),
     an EMA of the weights (222.9), batch 64 (126.3) and 48-96 channels (140.4, 1.7x the time) did not help.
     """
