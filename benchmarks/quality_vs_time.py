@@ -88,6 +88,16 @@ def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[f
     return rows
 
 
+def in_canonical_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows by data set and model in the project's order (DATASETS, MODEL_NAMES), then preset and seconds, so a
+    model measured again keeps its place in the CSV and the report instead of moving to the end."""
+    rank = {"dataset": {name: i for i, name in enumerate(DATASETS)},
+            "model": {name: i for i, name in enumerate(MODEL_NAMES)}}
+    return table.sort_values(["dataset", "model", "preset", "seconds"], kind="stable",
+                             key=lambda column: column.map(rank[column.name]) if column.name in rank else column,
+                             ignore_index=True)
+
+
 def merge_results(rows: list[dict]) -> pd.DataFrame:
     """This run's rows replace earlier rows of the same data set, model and preset in the CSV."""
     new = pd.DataFrame(rows)
@@ -96,12 +106,14 @@ def merge_results(rows: list[dict]) -> pd.DataFrame:
         measured = set(zip(new.dataset, new.model, new.preset))
         old = old[[key not in measured for key in zip(old.dataset, old.model, old.preset)]]
         new = pd.concat([old, new], ignore_index=True)
+    new = in_canonical_order(new)
     with atomic_path(RESULTS) as tmp:
         new.to_csv(tmp, index=False)
     return new
 
 
 def write_report(table: pd.DataFrame) -> None:
+    table = in_canonical_order(table)
     figure, axes = plt.subplots(1, len(table.dataset.unique()), figsize=(6 * len(table.dataset.unique()), 4.5),
                                 squeeze=False)
     colours = {model: f"C{i}" for i, model in enumerate(table.model.unique())}  # one colour per model
