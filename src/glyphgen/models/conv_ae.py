@@ -42,8 +42,8 @@ class ConvAE(Autoencoder):
     50-component mixture fitted to the codes (models/shared/code_mixture.py). A 128-d code space is far from
     Gaussian, and one Gaussian over clustered codes puts draws between the clusters. Measured by
     benchmarks/quality_vs_time.py on KMNIST (CPU seconds of one thread; FID, class entropy on 10,000 samples):
-    default 126.0 / 0.982 at 30 s, 103.5 / 0.989 at 60 s, 87.5 / 0.993 at 120 s; reference 252.2 / 0.866,
-    241.6 / 0.909, 236.3 / 0.929 (glyphs: 74.8, 50.9, 42.8 against 276.8, 268.4, 262.6). A 16-d code (with 20
+    default 122.1 / 0.984 at 30 s, 97.9 / 0.990 at 60 s, 80.8 / 0.992 at 120 s; reference 252.6 / 0.870,
+    242.4 / 0.906, 234.7 / 0.933 (glyphs: 64.6, 48.6, 40.8 against 275.1, 266.3, 264.0). A 16-d code (with 20
     components) reached 237 / 0.78 in a comparable time.
 
     Adam at 3e-3, not the recipe's 1e-3, and batches of 64, not 128. Each measured as a one-stage experiment
