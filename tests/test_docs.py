@@ -94,6 +94,10 @@ NOT_RUN = {
     "PYTHONPATH=src python benchmarks/aae_family.py aae_semi kmnist --epochs 2 --threads 2 --set n_labels=100":
         "minutes of training, numbers to read, not a test; the scores it prints are tested in test_aae_family.py",
     "make bench": "minutes of timing; `make -n bench` is checked (test_makefile.py)",
+    "dvc exp run -S +models.conv_ae.kmnist.batch_size=64": "minutes of training, numbers to read; `dvc exp run "
+    "-S` with a `+` key runs in the tiny pipeline (README_BLOCK)",
+    "dvc repro -f -s train@kmnist-conv_ae": "a minute of training to time, a figure to read; "
+    "a forced single-stage repro runs in test_resume_after_kill.py",
     "PYTHONPATH=src python benchmarks/train_throughput.py": "minutes of timing, a figure to read, not a test",
     "PYTHONPATH=src python benchmarks/versus_reference.py --dvc-dir .": "minutes of timing, a figure to read; test_versus_reference.py runs one comparison row",
     "scripts/gpu_check.sh OUT_DIR [SECONDS] [PHASES]": "needs a CUDA GPU; test_step.py runs the step's CPU paths and test_versus_reference.py the benchmark's",
