@@ -29,7 +29,7 @@ def kmnist_test() -> ImageSet:
 
 @pytest.fixture(scope="session")
 def judge(kmnist_train):
-    return train_classifier(kmnist_train, ClassifierConfig(epochs=1, batch_size=32, max_lr=0.01), torch.device("cpu"))
+    return train_classifier(kmnist_train, ClassifierConfig(epochs=2, batch_size=32, max_lr=0.01), torch.device("cpu"))
 
 
 @pytest.fixture(scope="session")
