@@ -90,7 +90,8 @@ def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[f
 
 def in_canonical_order(table: pd.DataFrame) -> pd.DataFrame:
     """Rows by data set and model in the project's order (DATASETS, MODEL_NAMES), then preset and seconds, so a
-    model measured again keeps its place in the CSV and the report instead of moving to the end."""
+    model measured again keeps its place in the CSV (and so in the report drawn from it) instead of moving to
+    the end."""
     rank = {"dataset": {name: i for i, name in enumerate(DATASETS)},
             "model": {name: i for i, name in enumerate(MODEL_NAMES)}}
     return table.sort_values(["dataset", "model", "preset", "seconds"], kind="stable",
@@ -113,7 +114,6 @@ def merge_results(rows: list[dict]) -> pd.DataFrame:
 
 
 def write_report(table: pd.DataFrame) -> None:
-    table = in_canonical_order(table)
     figure, axes = plt.subplots(1, len(table.dataset.unique()), figsize=(6 * len(table.dataset.unique()), 4.5),
                                 squeeze=False)
     colours = {model: f"C{i}" for i, model in enumerate(table.model.unique())}  # one colour per model
