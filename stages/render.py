@@ -1,6 +1,6 @@
-"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF, loss curves;
+"""Pictures of one trained model: sample grid, reconstruction pairs, 2-D latent manifold, morph GIF;
 for the GANs the discriminator's eye (its verdict on real and generated images); for models with a category in
-their code, the classes in shared styles and the alphabet, or one row per cluster.
+their code, the classes in shared styles and the alphabet, or one row per cluster. (Loss curves: loss_curves.py.)
 
 Usage: python stages/render.py <dataset> <model>   -> reports/renders/<dataset>/<model>/
 """
@@ -13,7 +13,6 @@ from glyphgen.evaluation.classifier import image_tensor
 from glyphgen.io import atomic_path, load_image_set
 from glyphgen.models.shared.adversarial import AdversarialGenerator
 from glyphgen.params import check_range, get_section, load_params, parse_config
-from glyphgen.rendering.curves import plot_loss_curves
 from glyphgen.rendering.discriminator_eye import discriminator_eye, save_rgb_png
 from glyphgen.rendering.grids import save_png
 from glyphgen.rendering.morph import morph_frames, save_gif
@@ -58,7 +57,6 @@ def main() -> None:
             frames = morph_frames(generator, params.morph_steps, test_images[params.morph_from],
                                   test_images[params.morph_to], params.seed)
             save_gif(out / "morph.gif", frames, params.scale)
-        plot_loss_curves(f"metrics/{dataset}/training/{model_name}", out / "losses.png", f"{dataset} / {model_name}")
 
 
 if __name__ == "__main__":

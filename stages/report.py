@@ -3,26 +3,16 @@
 Usage: python stages/report.py
 """
 
-from dataclasses import dataclass, field
-
 from glyphgen.io import atomic_path
-from glyphgen.params import get_section, load_params, parse_config
+from glyphgen.params import load_params, load_pipeline
 from glyphgen.rendering.report import html_page, markdown_table, metrics_table
 from glyphgen.stage import run_stage
 
 PAGE = "reports/index.html"
 
 
-@dataclass
-class PipelineParams:
-    # Also the matrices of the train, train_classifier, evaluate and render stages in dvc.yaml.
-    datasets: list[str] = field(default_factory=lambda: ["kmnist", "glyphs"])
-    models: list[str] = field(default_factory=lambda: ["ae", "conv_ae", "vae", "aae", "aae_supervised", "aae_semi",
-                                                       "aae_cluster", "gan", "dcgan", "wgan_gp"])
-
-
 def main() -> None:
-    params = parse_config(PipelineParams, get_section(load_params(), "pipeline"), "params.yaml:pipeline")
+    params = load_pipeline(load_params())
     table = metrics_table("metrics", params.datasets, params.models)
     page = html_page(table, "reports/renders", PAGE, params.models)
     with atomic_path(PAGE) as tmp:

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.classifier import image_tensor
 from glyphgen.rendering.curves import logged_series, plot_loss_curves
 from glyphgen.rendering.morph import morph_frames, save_gif
@@ -58,3 +59,9 @@ def test_loss_curves_read_the_dvclive_layout(tmp_path):
     plot_loss_curves(live, tmp_path / "losses.png", "test")
     with Image.open(tmp_path / "losses.png") as picture:
         assert picture.width > 200
+
+
+def test_loss_curves_of_a_model_without_logs_are_an_error_naming_the_folder(tmp_path):
+    with pytest.raises(GlyphgenError, match=r"untrained/plots/metrics: no dvclive loss logs"):
+        plot_loss_curves(tmp_path / "untrained", tmp_path / "losses.png", "test")
+    assert not (tmp_path / "losses.png").exists()

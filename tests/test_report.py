@@ -37,8 +37,8 @@ def project(tmp_path, kmnist_train):
             (tmp_path / "metrics" / dataset).mkdir(parents=True, exist_ok=True)
             (tmp_path / "metrics" / dataset / f"{row}.json").write_text(json.dumps({**scores, "num_samples": 100}))
         for model in MODELS:
-            for name in ("samples.png", "losses.png"):
-                save_png(tmp_path / "reports" / "renders" / dataset / model / name, picture)
+            save_png(tmp_path / "reports" / "renders" / dataset / model / "samples.png", picture)
+            save_png(tmp_path / "reports" / "renders" / dataset / "loss_curves" / f"{model}.png", picture)
         save_png(tmp_path / "reports" / "renders" / dataset / "real_test" / "samples.png", picture)
     (tmp_path / "params.yaml").write_text(f"pipeline:\n  datasets: {DATASETS}\n  models: {MODELS}\n")
     return tmp_path

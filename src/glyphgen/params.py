@@ -7,6 +7,7 @@ with defaults.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 import types
 import typing
 from pathlib import Path
@@ -147,3 +148,17 @@ def _check_fields(config: Any, names: tuple[str, ...], accepts, expected: str) -
         if not all(accepts(item) for item in items):
             shown = list(value) if isinstance(value, tuple) else value  # as params.yaml writes it
             raise ValueError(f"{name}: expected {expected}{' for every item' if items is value else ''}, got {shown!r}")
+
+
+@dataclass
+class PipelineParams:
+    """params.yaml:pipeline: the matrices of the per-model stages in dvc.yaml, read too by the stages that
+    gather every model of a data set (the loss curves, the report)."""
+
+    datasets: list[str] = field(default_factory=lambda: ["kmnist", "glyphs"])
+    models: list[str] = field(default_factory=lambda: ["ae", "conv_ae", "vae", "aae", "aae_supervised", "aae_semi",
+                                                       "aae_cluster", "gan", "dcgan", "wgan_gp"])
+
+
+def load_pipeline(params: Mapping[str, Any]) -> PipelineParams:
+    return parse_config(PipelineParams, get_section(params, "pipeline"), "params.yaml:pipeline")

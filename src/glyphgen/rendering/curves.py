@@ -12,6 +12,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path
 
 
@@ -29,6 +30,9 @@ def logged_series(live_dir: str | Path) -> dict[str, tuple[list[float], list[flo
 
 def plot_loss_curves(live_dir: str | Path, path: str | Path, title: str) -> None:
     series = logged_series(live_dir)
+    if not series:
+        raise GlyphgenError(f"{Path(live_dir) / 'plots' / 'metrics'}: no dvclive loss logs (.tsv) found "
+                            "(train the model first)")
     columns = min(3, max(1, len(series)))
     rows = max(1, math.ceil(len(series) / columns))
     width, height = 4 * columns, 2.8 * rows
@@ -44,8 +48,6 @@ def plot_loss_curves(live_dir: str | Path, path: str | Path, title: str) -> None
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(series):]:
         ax.axis("off")
-    if not series:
-        axes[0, 0].text(0.5, 0.5, f"no dvclive series in {live_dir}", ha="center", va="center")
     figure.suptitle(title)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100)

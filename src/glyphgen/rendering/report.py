@@ -26,7 +26,8 @@ COLUMNS = ["fid", "fid_low", "fid_high", "precision", "recall", "density", "cove
            "prior_mmd", "conditional_accuracy", "transfer_accuracy", "categorical_accuracy", "baseline_accuracy",
            "n_labels", "cluster_accuracy", "nmi"]
 PICTURES = ["samples.png", "classes.png", "alphabet.png", "categories.png", "morph.gif", "discriminator.png",
-            "reconstructions.png", "manifold.png", "losses.png"]
+            "reconstructions.png", "manifold.png"]
+LOSS_CURVES = "loss_curves"  # reports/renders/<dataset>/loss_curves/<model>.png, drawn for every model at once
 
 
 @dataclass(frozen=True)
@@ -211,11 +212,12 @@ def previews_html(datasets: list[str], renders_dir: Path, page_dir: Path) -> str
 
 def _model_card(dataset: str, model: str, renders_dir: Path, page_dir: Path, scores: pd.Series) -> str:
     figures = []
-    for name in PICTURES:
-        picture = renders_dir / dataset / model / name
+    pictures = [(renders_dir / dataset / model / name, name.split(".")[0]) for name in PICTURES]
+    pictures.append((renders_dir / dataset / LOSS_CURVES / f"{model}.png", "losses"))
+    for picture, caption in pictures:
         if picture.exists():
-            figures.append(f'<figure><img src="{_relative(picture, page_dir)}" alt="{dataset} {model} {name}">'
-                           f"<figcaption>{name.split('.')[0]}</figcaption></figure>")
+            figures.append(f'<figure><img src="{_relative(picture, page_dir)}" alt="{dataset} {model} {caption}">'
+                           f"<figcaption>{caption}</figcaption></figure>")
     numbers = "".join(f"<tr><th>{html.escape(k)}</th><td>{v:.4g}</td></tr>" for k, v in scores.dropna().items())
     return (f'<section class="model" id="{dataset}-{model}"><h3>{dataset} / {model}</h3>'
             f'<table class="numbers">{numbers}</table><div class="figures">{"".join(figures)}</div></section>')
