@@ -152,6 +152,16 @@ def test_accuracy_cluster_accuracy_and_nmi_on_hand_made_cases():
     assert nmi(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])) == pytest.approx(0.0)
 
 
+def test_nmi_is_scikit_learns():
+    from sklearn.metrics import normalized_mutual_info_score
+
+    rng = np.random.default_rng(0)
+    for size, classes, clusters in [(1, 1, 1), (5, 1, 3), (5, 3, 1), (200, 10, 10), (300, 52, 20), (50, 4, 30)]:
+        labels = rng.integers(0, classes, size)
+        found = (labels * rng.integers(0, 2) + rng.integers(0, clusters, size)) % clusters  # some follow the labels
+        assert nmi(found, labels) == pytest.approx(normalized_mutual_info_score(labels, found), abs=1e-12)
+
+
 class BrightnessJudge(torch.nn.Module):
     """Judges an image's class by its mean brightness: class c at c / 2 (three classes)."""
 

@@ -28,11 +28,22 @@ def cluster_accuracy(train_clusters: np.ndarray, train_labels: np.ndarray, test_
 
 
 def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
-    """Normalised mutual information of clusters and classes (scikit-learn; arithmetic mean): 1 when each
-    cluster is one class and each class one cluster, 0 when they are independent."""
-    from sklearn.metrics import normalized_mutual_info_score  # here: scikit-learn takes a second to import
-
-    return float(normalized_mutual_info_score(labels, clusters))
+    """Normalised mutual information of clusters and classes, I / mean(H(clusters), H(classes)) as scikit-learn's
+    normalized_mutual_info_score computes it (the tests compare them): 1 when each cluster is one class and each
+    class one cluster, 0 when they are independent. Written out because importing scikit-learn (SciPy beneath
+    it) took 1.7 s of the 10 s evaluate stage."""
+    _, cluster_ids = np.unique(clusters, return_inverse=True)
+    _, label_ids = np.unique(labels, return_inverse=True)
+    joint = np.zeros((cluster_ids.max() + 1, label_ids.max() + 1))
+    np.add.at(joint, (cluster_ids, label_ids), 1)
+    joint /= joint.sum()
+    cluster_p, label_p = joint.sum(axis=1), joint.sum(axis=0)
+    if len(cluster_p) == len(label_p) == 1:  # one cluster, one class: scikit-learn calls that a perfect match
+        return 1.0
+    seen = joint > 0
+    mutual = float(np.sum(joint[seen] * np.log(joint[seen] / np.outer(cluster_p, label_p)[seen])))
+    entropies = [-float(np.sum(p * np.log(p))) for p in (cluster_p, label_p)]
+    return max(mutual, 0.0) / max(np.mean(entropies), np.finfo(float).eps)
 
 
 @torch.no_grad()

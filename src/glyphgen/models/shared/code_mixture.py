@@ -13,6 +13,8 @@ state_dict and sampling needs nothing but torch.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -65,8 +67,13 @@ class CodeMixture(nn.Module):
     def component_log_probs(self, codes: torch.Tensor) -> torch.Tensor:
         """N x components: log(weight x density) of each component at each of the N x dim codes; an unused
         component (weight 0) gives -inf."""
-        components = torch.distributions.MultivariateNormal(self.means, scale_tril=self.scale_tril)
-        return components.log_prob(codes[:, None, :]) + self.weights.log()
+        # The Gaussian log-density written out, not torch.distributions.MultivariateNormal: its constructor calls
+        # torch.broadcast_shapes, which imports SymPy (0.9 s of a 10 s evaluate stage under cProfile).
+        offsets = (codes[:, None, :] - self.means).permute(1, 2, 0)  # components x dim x N
+        whitened = torch.linalg.solve_triangular(self.scale_tril, offsets, upper=False)
+        log_det = self.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        log_density = -0.5 * (whitened.square().sum(1).T + self.means.shape[1] * math.log(2 * math.pi)) - log_det
+        return log_density + self.weights.log()
 
     def log_prob(self, codes: torch.Tensor) -> torch.Tensor:
         """The mixture's log-density at each of the N x dim codes (N)."""
