@@ -1,7 +1,8 @@
 """The loss curves of every model trained on one data set, from their dvclive logs: one PNG per model.
 
 One stage per data set, not a figure in each model's render stage: importing matplotlib and drawing one figure
-took about 1 s of a render stage's 4 s; here ten figures take about 4.5 s in all.
+took about 1 s of a render stage's 4 s; in the fresh-clone run of README's "Where the time goes", this stage
+drew the ten glyph models' figures in 4.6 s (reports/timings.md).
 
 Usage: python stages/loss_curves.py <dataset>   -> reports/renders/<dataset>/loss_curves/<model>.png
 """

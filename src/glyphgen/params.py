@@ -7,9 +7,9 @@ with defaults.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 import types
 import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 

@@ -16,13 +16,19 @@ def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.asarray(predicted) == np.asarray(labels)))
 
 
+def contingency(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """How many times each (row, column) pair of integer labels occurs, as a `shape` table."""
+    counts = np.zeros(shape, np.int64)
+    np.add.at(counts, (rows, columns), 1)
+    return counts
+
+
 def cluster_accuracy(train_clusters: np.ndarray, train_labels: np.ndarray, test_clusters: np.ndarray,
                      test_labels: np.ndarray) -> float:
     """Each cluster is labelled by its majority training class (ties: the lower class), then scored on the
     test split; a test image in a cluster no training image fell into counts as wrong."""
     clusters = int(max(train_clusters.max(), test_clusters.max())) + 1
-    counts = np.zeros((clusters, int(train_labels.max()) + 1), np.int64)
-    np.add.at(counts, (train_clusters, train_labels), 1)
+    counts = contingency(train_clusters, train_labels, (clusters, int(train_labels.max()) + 1))
     majority = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), -1)
     return accuracy(majority[test_clusters], test_labels)
 
@@ -31,12 +37,10 @@ def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
     """Normalised mutual information of clusters and classes, I / mean(H(clusters), H(classes)) as scikit-learn's
     normalized_mutual_info_score computes it (the tests compare them): 1 when each cluster is one class and each
     class one cluster, 0 when they are independent. Written out because importing scikit-learn (SciPy beneath
-    it) took 1.7 s of the 10 s evaluate stage."""
-    _, cluster_ids = np.unique(clusters, return_inverse=True)
-    _, label_ids = np.unique(labels, return_inverse=True)
-    joint = np.zeros((cluster_ids.max() + 1, label_ids.max() + 1))
-    np.add.at(joint, (cluster_ids, label_ids), 1)
-    joint /= joint.sum()
+    it) made `python stages/evaluate.py kmnist aae_cluster` take 8.9 s, not 7.6 (medians of 3 runs)."""
+    cluster_values, cluster_ids = np.unique(clusters, return_inverse=True)
+    label_values, label_ids = np.unique(labels, return_inverse=True)
+    joint = contingency(cluster_ids, label_ids, (len(cluster_values), len(label_values))) / len(labels)
     cluster_p, label_p = joint.sum(axis=1), joint.sum(axis=0)
     if len(cluster_p) == len(label_p) == 1:  # one cluster, one class: scikit-learn calls that a perfect match
         return 1.0

@@ -33,8 +33,8 @@ def plot_loss_curves(live_dir: str | Path, path: str | Path, title: str) -> None
     if not series:
         raise GlyphgenError(f"{Path(live_dir) / 'plots' / 'metrics'}: no dvclive loss logs (.tsv) found "
                             "(train the model first)")
-    columns = min(3, max(1, len(series)))
-    rows = max(1, math.ceil(len(series) / columns))
+    columns = min(3, len(series))
+    rows = math.ceil(len(series) / columns)
     width, height = 4 * columns, 2.8 * rows
     figure = Figure(figsize=(width, height))
     # Fixed margins in inches (title above, step labels below) instead of tight_layout, which measured every
