@@ -1,4 +1,4 @@
-"""Score one trained generator against the judge of its data set; write metrics/<dataset>/<model>.json.
+"""Score one trained generator against every judge of its data set; write metrics/<dataset>/<model>.json.
 
 Usage: python stages/evaluate.py <dataset> <model>
 """
@@ -7,8 +7,8 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.classifier import load_classifier
-from glyphgen.evaluation.scorecard import EvaluateConfig, Splits, ReferenceStats, score_generator
+from glyphgen.evaluation.judges import judge_names
+from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, ReferenceStats, Splits, score_generator
 from glyphgen.io import write_json
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
@@ -18,16 +18,18 @@ from glyphgen.training.device import pick_device
 
 def main() -> None:
     dataset, model_name = sys.argv[1], sys.argv[2]
-    config = parse_config(EvaluateConfig, get_section(load_params(), "evaluate"), "params.yaml:evaluate")
+    params = load_params()
+    config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
+    names = judge_names(params)
     torch.set_grad_enabled(False)
-    splits = Splits.load(f"data/processed/{dataset}", f"models/{dataset}/classifier")
-    judge = load_classifier(f"models/{dataset}/classifier", splits.image_size)
-    reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz")
+    splits = Splits.load(f"data/processed/{dataset}")
+    panel = Panel.load(f"models/{dataset}/judges", names, splits.image_size)
+    reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz", names)
     generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"))
 
-    scores = score_generator(generator, judge, splits, reference, config)
+    scores = score_generator(generator, panel, splits, reference, config)
     write_json(f"metrics/{dataset}/{model_name}.json", scores)
-    print(f"{dataset}/{model_name}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+    print(f"{dataset}/{model_name}: {scores}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.classifier import load_classifier
-from glyphgen.evaluation.scorecard import EvaluateConfig, Splits, ReferenceStats, score_references
+from glyphgen.evaluation.judges import judge_names
+from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, ReferenceStats, Splits, score_references
 from glyphgen.io import write_json
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
@@ -18,17 +18,17 @@ from glyphgen.stage import run_stage
 
 def main() -> None:
     dataset = sys.argv[1]
-    config = parse_config(EvaluateConfig, get_section(load_params(), "evaluate"), "params.yaml:evaluate")
+    params = load_params()
+    config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
     torch.set_grad_enabled(False)
-    splits = Splits.load(f"data/processed/{dataset}", f"models/{dataset}/classifier")
-    judge = load_classifier(f"models/{dataset}/classifier", splits.image_size)
+    splits = Splits.load(f"data/processed/{dataset}")
+    panel = Panel.load(f"models/{dataset}/judges", judge_names(params), splits.image_size)
 
-    reference = ReferenceStats.measure(splits, config)
+    reference = ReferenceStats.measure(panel, splits, config)
     reference.save(f"models/{dataset}/reference_stats.npz")
-    rows = score_references(judge, splits, reference, config)
-    for name, scores in rows.items():
+    for name, scores in score_references(panel, splits, reference, config).items():
         write_json(f"metrics/{dataset}/{name}.json", scores)
-        print(f"{dataset}/{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+        print(f"{dataset}/{name}: {scores}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.classifier import image_tensor
+from glyphgen.evaluation.judges import image_tensor
 from glyphgen.io import atomic_path, load_image_set
 from glyphgen.models.shared.adversarial import AdversarialGenerator
 from glyphgen.params import check_range, get_section, load_params, parse_config

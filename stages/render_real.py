@@ -6,7 +6,7 @@ Usage: python stages/render_real.py <dataset>   -> reports/renders/<dataset>/rea
 
 import sys
 
-from glyphgen.evaluation.classifier import image_tensor
+from glyphgen.evaluation.judges import image_tensor
 from glyphgen.io import load_image_set
 from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.rendering.grids import save_png

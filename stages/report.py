@@ -3,23 +3,27 @@
 Usage: python stages/report.py
 """
 
+from glyphgen.evaluation.judges import judge_names
 from glyphgen.io import atomic_path
 from glyphgen.params import load_params, load_pipeline
-from glyphgen.rendering.report import html_page, markdown_table, metrics_table
+from glyphgen.rendering.report import html_page, markdown_report, metrics_table, read_sanity
 from glyphgen.stage import run_stage
 
 PAGE = "reports/index.html"
 
 
 def main() -> None:
-    params = load_pipeline(load_params())
-    table = metrics_table("metrics", params.datasets, params.models)
-    page = html_page(table, "reports/renders", PAGE, params.models)
+    params = load_params()
+    pipeline, judges = load_pipeline(params), judge_names(params)
+    table = metrics_table("metrics", pipeline.datasets, pipeline.models, judges)
+    sanity = {dataset: read_sanity("metrics", dataset) for dataset in pipeline.datasets}
+    page = html_page(table, sanity, "reports/renders", PAGE, pipeline.models, judges)
+    markdown = markdown_report(table, sanity, pipeline.models, judges)
     with atomic_path(PAGE) as tmp:
         tmp.write_text(page, encoding="utf-8")
     with atomic_path("reports/metrics.md") as tmp:
-        tmp.write_text(markdown_table(table), encoding="utf-8")
-    print(markdown_table(table))
+        tmp.write_text(markdown, encoding="utf-8")
+    print(markdown)
 
 
 if __name__ == "__main__":

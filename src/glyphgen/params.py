@@ -22,7 +22,7 @@ T = TypeVar("T")
 DEFAULT_PARAMS_FILE = Path("params.yaml")
 # The top-level sections of params.yaml: one per stage, plus `pipeline` (the matrices) and `models` (one per run).
 SECTIONS = ("pipeline", "fetch_kmnist", "render_glyphs", "convert_glyphs", "augment_glyphs", "split", "train", "models",
-            "train_classifier", "evaluate", "render", "preview")
+            "train_judges", "evaluate", "render", "preview")
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> dict[str, Any]:

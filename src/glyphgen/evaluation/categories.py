@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from glyphgen.evaluation.classifier import GlyphClassifier, predict
+from glyphgen.evaluation.judges import Judge, predict
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.style_transfer import style_in_categories
 
@@ -56,7 +56,7 @@ def predicted_categories(classify, images: torch.Tensor, batch_size: int) -> np.
 
 
 @torch.no_grad()
-def conditional_accuracy(generator: Generator, judge: GlyphClassifier, count: int, seed: int, batch_size: int) -> float:
+def conditional_accuracy(generator: Generator, judge: Judge, count: int, seed: int, batch_size: int) -> float:
     """The judge's accuracy on `count` samples drawn class by class (sample of class c judged as c), the classes
     in turn so each is drawn equally often (a classifier accuracy score)."""
     labels = torch.arange(count) % generator.num_classes
@@ -67,7 +67,7 @@ def conditional_accuracy(generator: Generator, judge: GlyphClassifier, count: in
 
 
 @torch.no_grad()
-def transfer_accuracy(generator: Generator, judge: GlyphClassifier, test_images: torch.Tensor, count: int,
+def transfer_accuracy(generator: Generator, judge: Judge, test_images: torch.Tensor, count: int,
                       batch_size: int) -> float:
     """The judge's accuracy on the alphabets of test images: the styles of count // classes test images, each drawn
     in every class as `python -m glyphgen alphabet` draws it (models.shared.style_transfer), each drawing judged
@@ -81,7 +81,7 @@ def transfer_accuracy(generator: Generator, judge: GlyphClassifier, test_images:
     return accuracy(predict(judge, drawings, batch_size)[1].argmax(dim=1).numpy(), labels.numpy())
 
 
-def category_scores(generator: Generator, judge: GlyphClassifier, train_images: torch.Tensor,
+def category_scores(generator: Generator, judge: Judge, train_images: torch.Tensor,
                     train_labels: np.ndarray, test_images: torch.Tensor, test_labels: np.ndarray, count: int,
                     seed: int, batch_size: int) -> dict[str, float]:
     """What the model's categories are worth: conditional_accuracy and transfer_accuracy for conditional models;

@@ -111,45 +111,41 @@ def frechet_distance_interval(
 # ----------------------------------------------------------------------------------------------------------
 
 def pixel_codes(images: torch.Tensor) -> torch.Tensor:
-    """[0, 1] images (N x ...) as rows of int8 grey levels minus 128, for `nearest_distance`: searched on int8
-    matrix products, exact (int32 sums) and about 2.5x faster than float32 on a CPU with VNNI. Moving every
-    pixel by -128 moves both images alike, so distances (in grey levels) do not change."""
-    return images.flatten(1).mul(255).round_().sub_(128).to(torch.int8)
+    """[0, 1] images (N x ...) as rows of grey levels minus 128, for `nearest_distance`, in a float type whose
+    matrix products are exact on every CPU: each product of two codes is at most 128^2 = 2^14 in size, so the
+    sums of up to 1024 of them (32 x 32 px) stay integers below 2^24, exact in float32 whatever the summation
+    order; larger images take float64. Exact sums make the memorisation search give the same distances on
+    AVX2 and AVX-512 machines (int8 products, exact too, have a fast kernel only where the CPU has VNNI).
+    Moving every pixel by -128 moves both images alike, so distances (in grey levels) do not change."""
+    exact_dtype = torch.float32 if images[0].numel() * 2**14 <= 2**24 else torch.float64
+    return images.flatten(1).mul(255).round_().sub_(128).to(exact_dtype)
 
 
 def squared_distance_blocks(
     queries: torch.Tensor, references: torch.Tensor, block_bytes: int = BLOCK_BYTES,
 ) -> Iterator[tuple[slice, torch.Tensor]]:
-    """Yield (rows, block): squared distances from the query rows `rows` to every reference, in float32, or
-    exactly in int32 for int8 rows (`pixel_codes`).
+    """Yield (rows, block): squared distances from the query rows `rows` to every reference, in the rows' float
+    type (exact products for `pixel_codes`).
 
     `block` is one buffer overwritten at every step: use it before asking for the next.
     """
-    exact = queries.dtype == references.dtype == torch.int8
-    if exact:  # int32 sums: at most 784 x 128^2 for a 28 px image, and int64 ones would cost a copy per block
-        query_norms = queries.int().square().sum(dim=1, dtype=torch.int32)
-        reference_norms = references.int().square().sum(dim=1, dtype=torch.int32)
-    else:
-        queries, references = queries.float(), references.float()
-        query_norms, reference_norms = queries.square().sum(dim=1), references.square().sum(dim=1)
-    rows_per_block = max(1, min(len(queries), block_bytes // (4 * len(references))))
-    buffer = torch.empty(rows_per_block, len(references), dtype=reference_norms.dtype)
+    dtype = torch.promote_types(queries.dtype, references.dtype)
+    queries, references = queries.to(dtype), references.to(dtype)
+    query_norms, reference_norms = queries.square().sum(dim=1), references.square().sum(dim=1)
+    rows_per_block = max(1, min(len(queries), block_bytes // (dtype.itemsize * len(references))))
+    buffer = torch.empty(rows_per_block, len(references), dtype=dtype)
     for start in range(0, len(queries), rows_per_block):
         rows = slice(start, start + rows_per_block)
         chunk = queries[rows]
         block = buffer[: len(chunk)]
-        if exact:  # torch's int8 matrix product, exact in int32 (a private op, on the CPU since torch 2.2)
-            torch._int_mm(chunk, references.T, out=block).mul_(-2).add_(reference_norms)  # |r|^2 - 2 q.r
-        else:
-            torch.addmm(reference_norms, chunk, references.T, alpha=-2, out=block)  # |r|^2 - 2 q.r
-        block.add_(query_norms[rows, None])  # + |q|^2
-        if not exact:
-            block.clamp_(min=0)  # float rounding can dip below 0
+        # The product alone, then element-wise steps: a fused addmm may round differently from one CPU to the next.
+        torch.mm(chunk, references.T, out=block).mul_(-2).add_(reference_norms)  # |r|^2 - 2 q.r
+        block.add_(query_norms[rows, None]).clamp_(min=0)  # + |q|^2; float rounding can dip below 0
         yield slice(start, start + len(chunk)), block
 
 
 def nearest_distance(queries: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
-    """Distance from each query to its nearest reference (float rows, or int8 rows from `pixel_codes`)."""
+    """Distance from each query to its nearest reference (feature rows, or grey levels from `pixel_codes`)."""
     nearest = torch.empty(len(queries))
     for rows, block in squared_distance_blocks(queries, references):
         nearest[rows] = block.amin(dim=1).float()
@@ -210,21 +206,61 @@ def memorisation(sample_to_train: torch.Tensor, test_to_train: torch.Tensor, qua
 # Classes, reconstructions and latent codes
 # ----------------------------------------------------------------------------------------------------------
 
-def class_coverage(logits: torch.Tensor) -> dict[str, float]:
-    """How evenly the judge spreads the samples over the classes; mode collapse shows as low entropy.
+def class_groups(class_names: list[str]) -> torch.Tensor:
+    """Each class's group: classes whose names differ only in case form one (a judge cannot be sure of o or O,
+    s or S at 28 px, nor need it be: the letter is there). Kana names have no case: one group each."""
+    folded = [name.casefold() for name in class_names]
+    groups = list(dict.fromkeys(folded))  # in order of first appearance
+    return torch.tensor([groups.index(name) for name in folded])
 
-    class_entropy is normalised by log(classes) (1 = uniform, 0 = a single class); class_kl_uniform is
-    KL(predicted class histogram || uniform) in nats; classes_present counts classes predicted at least once.
+
+def confident_calls(logits: torch.Tensor, groups: torch.Tensor, confidence: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(group, confident) per sample: the most probable group, and whether its probability reaches `confidence`."""
+    group_probs = torch.zeros(len(logits), int(groups.max()) + 1).index_add_(1, groups, logits.float().softmax(dim=1))
+    top, group = group_probs.max(dim=1)
+    return group, top >= confidence
+
+
+def class_coverage(group: torch.Tensor, confident: torch.Tensor, num_groups: int) -> dict[str, float]:
+    """How the confidently recognised samples spread over the classes; collapse shows as few classes present and
+    low entropy, blur and noise as a low confident share.
+
+    classes_present: share of classes (case-folded groups) confidently recognised at least once; class_entropy:
+    entropy of the confident calls' class histogram over log(classes) (1 = uniform; 0 = one class or none);
+    confident_share: share of samples recognised confidently.
     """
-    num_classes = logits.shape[1]
-    counts = torch.bincount(logits.argmax(dim=1), minlength=num_classes).double()
-    share = counts / counts.sum()
+    counts = torch.bincount(group[confident], minlength=num_groups).double()
+    share = counts / counts.sum().clamp(min=1)
     entropy = float(torch.special.entr(share).sum())  # entr(p) = -p log p, with entr(0) = 0
     return {
-        "class_entropy": entropy / math.log(num_classes),
-        "class_kl_uniform": math.log(num_classes) - entropy,
         "classes_present": float((counts > 0).double().mean()),
+        "class_entropy": entropy / math.log(num_groups) if num_groups > 1 else float(counts.sum() > 0),
+        "confident_share": float(confident.double().mean()),
     }
+
+
+def kernel_distance(
+    real: torch.Tensor, fake: torch.Tensor, subsets: int, subset_size: int, generator: torch.Generator,
+) -> tuple[float, float]:
+    """KID (Bińkowski et al. 2018): the unbiased squared MMD with kernel (x.y / d + 1)^3, averaged over `subsets`
+    random subsets of `subset_size` from each set; returns (mean, standard deviation over the subsets).
+
+    Unbiased, so it does not grow as the sample count shrinks, unlike the FID: 0 on average for two draws of
+    one distribution (it can dip below 0). torchmetrics' KID takes images and its own network, not features.
+    """
+    size = min(subset_size, len(real), len(fake))
+    real, fake = real.float(), fake.float()
+    dim = real.shape[1]
+    values = []
+    for _ in range(subsets):
+        a = real[torch.randperm(len(real), generator=generator)[:size]]
+        b = fake[torch.randperm(len(fake), generator=generator)[:size]]
+        # Kernel values in float32, their sums in float64: a million terms would lose digits in float32.
+        k_aa, k_bb, k_ab = ((x @ y.T / dim + 1).pow_(3).double() for x, y in ((a, a), (b, b), (a, b)))
+        off_diagonal = size * (size - 1)
+        values.append(float((k_aa.sum() - k_aa.trace() + k_bb.sum() - k_bb.trace()) / off_diagonal
+                            - 2 * k_ab.mean()))
+    return statistics.fmean(values), statistics.pstdev(values)
 
 
 @torch.no_grad()

@@ -1,10 +1,12 @@
-"""One scorecard (a flat dict of metrics) per model, and the same card for the floor and ceiling rows.
+"""One scorecard per model, and the same card for the floor and ceiling rows.
 
-Every row is scored by `score_samples` against the same judge, on the same number of samples, so a model's
+Every row is scored by `score_samples` against the same judges, on the same number of samples, so a model's
 numbers sit between the ceiling (real test images judged against the train split) and the floor (per-pixel
-Gaussian noise around the mean training image). What does not depend on the model is computed once: the
-judge's features of the train and test splits by the train_classifier stage (`JudgeFeatures`), and the test
-split's neighbour radii and distances to the train split by the evaluate_references stage (`ReferenceStats`).
+Gaussian noise around the mean training image). A card holds, per judge, FID with its interval, KID,
+precision/recall/density/coverage and the confident class coverage; then what needs no judge: the two-sample
+test's realism and memorisation. What does not depend on the model is computed once: each judge's features of
+the train and test splits by the train_judges stage (`JudgeFeatures`), and the test split's neighbour radii and
+distances to the train split by the evaluate_references stage (`ReferenceStats`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,11 @@ import torch
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.categories import category_scores
-from glyphgen.evaluation.classifier import GlyphClassifier, image_tensor, predict
+from glyphgen.evaluation.judges import FEATURES_NAME, Judge, image_tensor, load_judge, predict
+from glyphgen.evaluation.realism import two_sample_accuracy
 from glyphgen.io import atomic_path, load_image_set
 from glyphgen.models.shared.base import Generator
 from glyphgen.params import check_range
-
-FEATURES_NAME = "features.npz"
-
 
 @dataclass
 class EvaluateConfig:
@@ -36,6 +36,12 @@ class EvaluateConfig:
     memorisation_samples: int = 2000  # samples (and test images) searched against the whole train split, in pixels
     encoded_images: int = 2000  # test images encoded for the reconstruction errors and the prior fit
     fid_bootstrap: int = 100  # resamples of the sample features for the FID's 95% interval (0: no interval)
+    kid_subsets: int = 50  # random subsets the KID is averaged over
+    kid_subset_size: int = 1000
+    confidence: float = 0.5  # a judge's call counts for class coverage when its class probability reaches this
+    two_sample_images: int = 2000  # real training images and as many samples for the two-sample test, halved
+    two_sample_epochs: int = 4
+    sanity_images: int = 2000  # real test images degraded by the metric sanity check (evaluation/sanity.py)
     batch_size: int = 1000
 
     def __post_init__(self) -> None:
@@ -45,13 +51,19 @@ class EvaluateConfig:
         check_range(self.encoded_images, 2, 10**6, "params.yaml:evaluate.encoded_images")
         check_range(self.memorisation_samples, 1, 10**7, "params.yaml:evaluate.memorisation_samples")
         check_range(self.fid_bootstrap, 0, 10**4, "params.yaml:evaluate.fid_bootstrap")
+        check_range(self.kid_subsets, 1, 10**4, "params.yaml:evaluate.kid_subsets")
+        check_range(self.kid_subset_size, 2, 10**6, "params.yaml:evaluate.kid_subset_size")
+        check_range(self.confidence, 0.0, 1.0, "params.yaml:evaluate.confidence")
+        check_range(self.two_sample_images, 4, 10**6, "params.yaml:evaluate.two_sample_images")
+        check_range(self.two_sample_epochs, 1, 1000, "params.yaml:evaluate.two_sample_epochs")
+        check_range(self.sanity_images, 16, 10**6, "params.yaml:evaluate.sanity_images")
         check_range(self.batch_size, 1, 10**6, "params.yaml:evaluate.batch_size")
 
 
 @dataclass
 class JudgeFeatures:
-    """The judge's penultimate features (N x 128) of the test split, and of a seeded sample of as many train
-    images (the ceiling's reference)."""
+    """A judge's penultimate features of the test split, and of a seeded sample of as many train images (the
+    ceiling's reference)."""
 
     train: torch.Tensor
     test: torch.Tensor
@@ -69,27 +81,47 @@ class JudgeFeatures:
             with np.load(path) as archive:
                 return cls(torch.from_numpy(archive["train"]), torch.from_numpy(archive["test"]))
         except FileNotFoundError:
-            raise GlyphgenError(f"{path}: judge features not found (run the train_classifier stage)") from None
+            raise GlyphgenError(f"{path}: judge features not found (run the train_judges stage)") from None
+
+
+@dataclass
+class Panel:
+    """The judges of one data set, by name, each with its features of the splits."""
+
+    judges: dict[str, Judge]
+    features: dict[str, JudgeFeatures]
+
+    @classmethod
+    def load(cls, judges_dir: str | Path, names: list[str], image_size: int) -> "Panel":
+        """From models/<dataset>/judges/<name>/ for each name (params.yaml's `judges` section)."""
+        folders = {name: Path(judges_dir) / name for name in names}
+        return cls({name: load_judge(folder, image_size) for name, folder in folders.items()},
+                   {name: JudgeFeatures.load(folder) for name, folder in folders.items()})
+
+    @property
+    def primary(self) -> Judge:
+        """The first judge: it also scores class-conditioned drawings (evaluation.categories)."""
+        return next(iter(self.judges.values()))
 
 
 @dataclass
 class Splits:
-    """What every row is scored against: the judge's features and the pixels ([0, 1], N x 1 x H x W) of the
+    """What every row is scored against: the pixels ([0, 1], N x 1 x H x W), labels and class names of the
     train and test splits."""
 
-    features: JudgeFeatures
     train_images: torch.Tensor
     test_images: torch.Tensor
-    train_labels: np.ndarray | None = None  # for the category scores (evaluation.categories)
-    test_labels: np.ndarray | None = None
+    train_labels: np.ndarray
+    test_labels: np.ndarray
+    class_names: list[str]
 
     @classmethod
-    def load(cls, split_dir: str | Path, classifier_dir: str | Path) -> "Splits":
-        """From data/processed/<dataset>/ and the judge's folder models/<dataset>/classifier/."""
+    def load(cls, split_dir: str | Path) -> "Splits":
+        """From data/processed/<dataset>/."""
         train_set = load_image_set(Path(split_dir) / "train.npz")
         test_set = load_image_set(Path(split_dir) / "test.npz")
-        return cls(JudgeFeatures.load(classifier_dir), image_tensor(train_set), image_tensor(test_set), train_set.labels,
-                   test_set.labels)
+        return cls(image_tensor(train_set), image_tensor(test_set), train_set.labels, test_set.labels,
+                   train_set.class_names)
 
     @property
     def image_size(self) -> int:
@@ -97,8 +129,12 @@ class Splits:
 
     @functools.cached_property
     def train_codes(self) -> torch.Tensor:
-        """The train split as int8 rows for the memorisation search (`metrics.pixel_codes`), made once."""
+        """The train split as grey-level rows for the memorisation search (`metrics.pixel_codes`), made once."""
         return metrics.pixel_codes(self.train_images)
+
+    @functools.cached_property
+    def class_groups(self) -> torch.Tensor:
+        return metrics.class_groups(self.class_names)
 
 
 def sample_count(config: EvaluateConfig, splits: Splits) -> int:
@@ -107,37 +143,44 @@ def sample_count(config: EvaluateConfig, splits: Splits) -> int:
     return min(config.num_samples, len(splits.test_images))
 
 
-def _memorisation_subset(count: int, config: EvaluateConfig, salt: int) -> torch.Tensor:
-    """A seeded choice of `config.memorisation_samples` indices out of `count` (salt: 0 test images, 1 samples)."""
-    rng = torch.Generator().manual_seed(config.seed + salt)
-    return torch.randperm(count, generator=rng)[: config.memorisation_samples]
+def _seeded_subset(count: int, size: int, seed: int) -> torch.Tensor:
+    """A seeded choice of `size` indices out of `count`."""
+    return torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:size]
 
 
 @dataclass
 class ReferenceStats:
     """What a model is compared with that does not depend on the model (computed once per data set by the
-    evaluate_references stage, and saved): each test feature's k-th neighbour radius (precision, density,
-    coverage) and the pixel distance from a seeded subset of test images to their nearest training image
-    (the memorisation threshold)."""
+    evaluate_references stage, and saved): each judge's k-th neighbour radius of every test feature (precision,
+    density, coverage) and the pixel distance from a seeded subset of test images to their nearest training
+    image (the memorisation threshold)."""
 
-    radius: torch.Tensor
+    radius: dict[str, torch.Tensor]
     test_to_train: torch.Tensor
 
     @classmethod
-    def measure(cls, splits: Splits, config: EvaluateConfig) -> "ReferenceStats":
-        some_tests = splits.test_images[_memorisation_subset(len(splits.test_images), config, salt=0)]
-        return cls(metrics.kth_neighbour_radius(splits.features.test, config.nearest_k),
-                   metrics.nearest_distance(metrics.pixel_codes(some_tests), splits.train_codes))
+    def measure(cls, panel: Panel, splits: Splits, config: EvaluateConfig) -> "ReferenceStats":
+        some_tests = splits.test_images[_seeded_subset(len(splits.test_images), config.memorisation_samples,
+                                                       config.seed)]
+        radius = {name: metrics.kth_neighbour_radius(features.test, config.nearest_k)
+                  for name, features in panel.features.items()}
+        return cls(radius, metrics.nearest_distance(metrics.pixel_codes(some_tests), splits.train_codes))
 
     def save(self, path: str | Path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, radius=self.radius.numpy(), test_to_train=self.test_to_train.numpy())
+            np.savez(handle, test_to_train=self.test_to_train.numpy(),
+                     **{f"radius_{name}": radius.numpy() for name, radius in self.radius.items()})
 
     @classmethod
-    def load(cls, path: str | Path) -> "ReferenceStats":
+    def load(cls, path: str | Path, names: list[str]) -> "ReferenceStats":
         try:
             with np.load(path) as archive:
-                return cls(torch.from_numpy(archive["radius"]), torch.from_numpy(archive["test_to_train"]))
+                missing = [name for name in names if f"radius_{name}" not in archive]
+                if missing:
+                    raise GlyphgenError(f"{path}: no reference stats for judge '{missing[0]}' (re-run the "
+                                        "evaluate_references stage)")
+                return cls({name: torch.from_numpy(archive[f"radius_{name}"]) for name in names},
+                           torch.from_numpy(archive["test_to_train"]))
         except FileNotFoundError:
             raise GlyphgenError(f"{path}: reference stats not found (run the evaluate_references stage)") from None
 
@@ -150,7 +193,7 @@ def draw_samples(generator: Generator, count: int, seed: int, batch_size: int) -
     batches = [generator.sample(min(batch_size, count - start), generator=rng).float().cpu()
                for start in range(0, count, batch_size)]
     samples = torch.cat(batches)
-    if not torch.isfinite(samples).all():  # else the judge's features are NaN and FID fails in an eigensolver
+    if not torch.isfinite(samples).all():  # else the judges' features are NaN and FID fails in an eigensolver
         bad = int((~torch.isfinite(samples)).flatten(1).any(dim=1).sum())
         raise GlyphgenError(f"{generator.name}: {bad} of {count} samples hold NaN or infinite pixels "
                             "(the weights diverged; retrain with a lower learning rate)")
@@ -165,37 +208,56 @@ def pixel_noise_samples(train_images: torch.Tensor, count: int, seed: int) -> to
     return (mean + std * noise).clamp(0, 1)
 
 
+def judge_scores(judge: Judge, samples: torch.Tensor, real: torch.Tensor, radius: torch.Tensor,
+                 class_groups: torch.Tensor, config: EvaluateConfig) -> tuple[dict[str, float], torch.Tensor]:
+    """One judge's view of the samples against real features (whose k-th neighbour radii are `radius`): FID with
+    its bootstrap interval, KID, precision/recall/density/coverage, and class coverage; with the mask of the
+    samples it recognises confidently."""
+    features, logits = predict(judge, samples, config.batch_size)
+    scores = {"fid": metrics.frechet_distance(real, features)}
+    if config.fid_bootstrap:
+        scores["fid_low"], scores["fid_high"] = metrics.frechet_distance_interval(
+            real, features, config.fid_bootstrap, torch.Generator().manual_seed(config.seed))
+    scores["kid"], scores["kid_std"] = metrics.kernel_distance(
+        real, features, config.kid_subsets, config.kid_subset_size, torch.Generator().manual_seed(config.seed))
+    scores.update(metrics.precision_recall_density_coverage(real, features, config.nearest_k, radius))
+    group, confident = metrics.confident_calls(logits, class_groups, config.confidence)
+    scores.update(metrics.class_coverage(group, confident, int(class_groups.max()) + 1))
+    return scores, confident
+
+
 def score_samples(
-    judge: GlyphClassifier, samples: torch.Tensor, features: torch.Tensor, radius: torch.Tensor,
+    panel: Panel, samples: torch.Tensor, real_features: dict[str, torch.Tensor], radius: dict[str, torch.Tensor],
     test_to_train: torch.Tensor, splits: Splits, config: EvaluateConfig,
-) -> dict[str, float]:
-    """FID with its bootstrap interval, and precision/recall/density/coverage, against real `features` (whose
-    k-th neighbour radii are `radius`); class coverage; memorisation against the train split's pixels, with
-    the threshold from `test_to_train`.
+) -> dict:
+    """A card: each judge's scores (`judge_scores`) under "judges", the share of samples no judge recognises
+    confidently, the two-sample test against training images, and memorisation against the train split's pixels
+    (threshold from `test_to_train`).
 
     Memorisation is measured in pixels, not judge features: a copy of a training image is near it pixel by
     pixel, while a blurry average is far from every training image even where its features look typical.
     """
-    sample_features, sample_logits = predict(judge, samples, config.batch_size)
-    some_samples = samples[_memorisation_subset(len(samples), config, salt=1)]
-    scores = {"num_samples": len(samples), "fid": metrics.frechet_distance(features, sample_features)}
-    if config.fid_bootstrap:
-        rng = torch.Generator().manual_seed(config.seed)
-        scores["fid_low"], scores["fid_high"] = metrics.frechet_distance_interval(
-            features, sample_features, config.fid_bootstrap, rng)
+    judges, recognised = {}, torch.zeros(len(samples), dtype=torch.bool)
+    for name, judge in panel.judges.items():
+        judges[name], confident = judge_scores(judge, samples, real_features[name], radius[name],
+                                               splits.class_groups, config)
+        recognised |= confident
+    real_images = splits.train_images[_seeded_subset(len(splits.train_images), config.two_sample_images, config.seed)]
+    some_samples = samples[_seeded_subset(len(samples), config.memorisation_samples, config.seed + 1)]
     sample_to_train = metrics.nearest_distance(metrics.pixel_codes(some_samples), splits.train_codes)
     return {
-        **scores,
-        **metrics.precision_recall_density_coverage(features, sample_features, config.nearest_k, radius),
-        **metrics.class_coverage(sample_logits),
+        "num_samples": len(samples),
+        "judges": judges,
+        "unrecognised_share": float((~recognised).double().mean()),
+        **two_sample_accuracy(real_images, samples[: config.two_sample_images], config.two_sample_epochs, config.seed),
         **metrics.memorisation(sample_to_train, test_to_train, config.memorisation_quantile),
     }
 
 
 @torch.no_grad()
 def score_generator(
-    generator: Generator, judge: GlyphClassifier, splits: Splits, reference: ReferenceStats, config: EvaluateConfig,
-) -> dict[str, float]:
+    generator: Generator, panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig,
+) -> dict:
     """A model's scorecard: sample metrics against the test split, plus reconstruction and prior fit if it
     has an encoder (for a plain autoencoder the prior fit shows how far its codes are from N(0, I)), plus the
     category scores of a conditional model or one with a categorical head (evaluation.categories).
@@ -206,8 +268,8 @@ def score_generator(
     generator.eval()
     device = generator.device  # CUDA when present (stages/evaluate.py); samples and codes come back to the CPU
     samples = draw_samples(generator, sample_count(config, splits), config.seed, config.batch_size)
-    scores = score_samples(judge, samples, splits.features.test, reference.radius, reference.test_to_train,
-                           splits, config)
+    test_features = {name: features.test for name, features in panel.features.items()}
+    scores = score_samples(panel, samples, test_features, reference.radius, reference.test_to_train, splits, config)
     if generator.has_encoder:
         images = splits.test_images[: config.encoded_images]
         scores.update(metrics.reconstruction_errors(lambda batch: generator.reconstruct(batch.to(device)).float().cpu(),
@@ -218,24 +280,25 @@ def score_generator(
         scores["prior_kl"] = metrics.gaussian_kl_to_standard(codes)
         scores["prior_mmd"] = metrics.mmd_to_standard(codes, rng)
     if generator.conditional or generator.categorical_head:
-        scores.update(category_scores(generator, judge, splits.train_images, splits.train_labels, splits.test_images,
-                                      splits.test_labels, sample_count(config, splits), config.seed, config.batch_size))
+        scores.update(category_scores(generator, panel.primary, splits.train_images, splits.train_labels,
+                                      splits.test_images, splits.test_labels, sample_count(config, splits),
+                                      config.seed, config.batch_size))
     return scores
 
 
-def score_references(
-    judge: GlyphClassifier, splits: Splits, reference: ReferenceStats, config: EvaluateConfig,
-) -> dict[str, dict[str, float]]:
+def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig) -> dict[str, dict]:
     """The ceiling (real test images against as many train images' features) and the floor (pixel noise against
     the test split, like a model), each on as many samples as a model row."""
-    features, count = splits.features, sample_count(config, splits)
-    rng = torch.Generator().manual_seed(config.seed)
-    real_samples = splits.test_images[torch.randperm(len(splits.test_images), generator=rng)[:count]]
+    count = sample_count(config, splits)
+    real_samples = splits.test_images[_seeded_subset(len(splits.test_images), count, config.seed)]
     noise = pixel_noise_samples(splits.train_images, count, config.seed)
-    train_radius = metrics.kth_neighbour_radius(features.train, config.nearest_k)
+    train_features = {name: features.train for name, features in panel.features.items()}
+    test_features = {name: features.test for name, features in panel.features.items()}
+    train_radius = {name: metrics.kth_neighbour_radius(features, config.nearest_k)
+                    for name, features in train_features.items()}
     return {
-        "real_test": score_samples(judge, real_samples, features.train, train_radius, reference.test_to_train,
+        "real_test": score_samples(panel, real_samples, train_features, train_radius, reference.test_to_train,
                                    splits, config),
-        "pixel_noise": score_samples(judge, noise, features.test, reference.radius, reference.test_to_train,
+        "pixel_noise": score_samples(panel, noise, test_features, reference.radius, reference.test_to_train,
                                      splits, config),
     }

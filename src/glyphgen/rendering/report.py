@@ -1,33 +1,31 @@
-"""The comparison page for all models x data sets, and the same numbers as Markdown for a CI comment.
+"""The comparison page for all models x data sets, and the same leaderboards as Markdown for a CI comment.
 
-The page opens, per data set, with a leaderboard (models ranked by FID, each number on a bar from the floor to
-the ceiling, the best of each column marked) and a gallery (every sample grid at one scale, real test images
-first); the per-model details follow. Pages are static, self-contained HTML with relative links, so they open
-offline in any browser.
+The page opens, per data set, with a leaderboard and a gallery (every sample grid at one scale, real test images
+first); the metrics' sanity check and the per-model details follow. Models are ranked by their mean rank over the
+judges, each judge ranking by a metric that passed the sanity check (its FID, else its KID). Pages are static,
+self-contained HTML with relative links (templates/report.html), so they open offline in any browser.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 
 from glyphgen.errors import GlyphgenError
 
 CEILING, FLOOR = "real_test", "pixel_noise"
 ROW_LABELS = {CEILING: "real test images (ceiling)", FLOOR: "pixel noise (floor)"}
-# The columns of the full table, in reading order; the JSON files hold a few more.
-COLUMNS = ["fid", "fid_low", "fid_high", "precision", "recall", "density", "coverage", "class_entropy",
-           "classes_present", "memorisation_rate", "reconstruction_mse", "reconstruction_bce", "prior_kl",
-           "prior_mmd", "conditional_accuracy", "transfer_accuracy", "categorical_accuracy", "baseline_accuracy",
-           "n_labels", "cluster_accuracy", "nmi"]
 PICTURES = ["samples.png", "classes.png", "alphabet.png", "categories.png", "morph.gif", "discriminator.png",
             "reconstructions.png", "manifold.png"]
 LOSS_CURVES = "loss_curves"  # reports/renders/<dataset>/loss_curves/<model>.png, drawn for every model at once
+SPREAD_WARNING = 3  # a model whose judges' ranks lie further apart than this many places is marked
+JUDGE_RANKING_METRICS = ("fid", "kid")  # a judge ranks by the first of these that passed the sanity check
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -37,23 +35,31 @@ class Column:
     name: str
     goal: str  # "lower", "higher", or "ceiling" (nearest the ceiling row's value)
     log_bar: bool = False  # bar on a log scale: FIDs span orders of magnitude between ceiling and floor
+    interval: tuple[str, str] | None = None  # the columns holding its 95% interval
     note: str = ""
 
 
-LEADERBOARD = [
-    Column("fid", "lower", log_bar=True,
-           note="fid: Fréchet distance of the judge's features to the test split's; ± is the 95% bootstrap "
-                "interval over the samples, so a change smaller than that is noise."),
-    Column("precision", "higher",
-           note="precision alone misleads: blurry averages fall inside real neighbourhoods and score near 1; "
-                "read it with recall and coverage."),
-    Column("recall", "higher"),
-    Column("density", "ceiling",
-           note="density alone misleads: samples bunched where real data is densest (blur, few modes) reach 1 "
-                "and more; best is nearest the ceiling's value."),
-    Column("coverage", "higher"),
-    Column("class_entropy", "higher",
-           note="class_entropy: 1 when the judge spreads the samples evenly over the classes, 0 for one class."),
+def judge_columns(judges: list[str]) -> list[Column]:
+    return [Column(f"judges.{judge}.fid", "lower", log_bar=True,
+                   interval=(f"judges.{judge}.fid_low", f"judges.{judge}.fid_high")) for judge in judges]
+
+
+# After each judge's FID; "mean." columns average a card's per-judge values (`with_judge_means`).
+SHARED_COLUMNS = [
+    Column("c2st_accuracy", "lower", interval=("c2st_low", "c2st_high"),
+           note="c2st_accuracy: how often a small CNN, trained on half of the samples and of the training images, "
+                "tells the other halves apart; 0.5 means indistinguishable, 1 that every sample gives itself away."),
+    Column("mean.classes_present", "higher",
+           note="classes_present: share of classes (letters case-folded) that a judge recognises with probability "
+                "of at least evaluate.confidence in some sample, averaged over the judges."),
+    Column("mean.class_entropy", "higher",
+           note="class_entropy: 1 when the confident calls spread evenly over the classes, 0 for one class."),
+    Column("unrecognised_share", "lower",
+           note="unrecognised_share: samples no judge recognises confidently (noise, blur, broken strokes)."),
+    Column("mean.recall", "higher",
+           note="recall and coverage (Naeem et al. 2020) average the judges'; precision and density are in the "
+                "details: blurry averages fall inside real neighbourhoods and score high there."),
+    Column("mean.coverage", "higher"),
     Column("memorisation_rate", "ceiling",
            note="memorisation_rate: real unseen images score 0.05 by construction, copies of training images "
                 "near 1, noise and blur near 0 (so low is not better): best is nearest the ceiling."),
@@ -64,40 +70,75 @@ LEADERBOARD = [
 ]
 
 
-def metrics_table(metrics_dir: str | Path, datasets: list[str], models: list[str]) -> pd.DataFrame:
+# ----------------------------------------------------------------------------------------------------------
+# The table: one flat row per card
+# ----------------------------------------------------------------------------------------------------------
+
+def read_card(path: Path, judges: list[str]) -> dict[str, float]:
+    """A metrics file flattened (judges.cnn.fid ...); every judge must be in it."""
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GlyphgenError(f"{path}: metrics not found (run the evaluate stages first)") from None
+    missing = [judge for judge in judges if judge not in card.get("judges", {})]
+    if missing:
+        raise GlyphgenError(f"{path}: no scores from judge '{missing[0]}' (re-run the stage that wrote it)")
+    return pd.json_normalize(card).iloc[0].to_dict()
+
+
+def with_judge_means(table: pd.DataFrame, judges: list[str]) -> pd.DataFrame:
+    """Adds mean.<metric> for every per-judge metric: the judges' average."""
+    metrics = sorted({column.split(".", 2)[2] for column in table.columns if column.startswith("judges.")})
+    means = {f"mean.{metric}": table[[f"judges.{judge}.{metric}" for judge in judges]].mean(axis=1)
+             for metric in metrics}
+    return pd.concat([table, pd.DataFrame(means, index=table.index)], axis=1)
+
+
+def metrics_table(metrics_dir: str | Path, datasets: list[str], models: list[str], judges: list[str]) -> pd.DataFrame:
     """One row per (data set, row), rows ordered ceiling, models, floor; missing metrics are blank."""
     records = []
     for dataset in datasets:
         for row in [CEILING, *models, FLOOR]:
-            path = Path(metrics_dir) / dataset / f"{row}.json"
-            try:
-                scores = json.loads(path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise GlyphgenError(f"{path}: metrics not found (run the evaluate stages first)") from None
-            records.append({"dataset": dataset, "model": ROW_LABELS.get(row, row), **scores})
-    table = pd.DataFrame.from_records(records).set_index(["dataset", "model"])
-    return table.reindex(columns=[c for c in ["num_samples", *COLUMNS] if c in table.columns])
+            card = read_card(Path(metrics_dir) / dataset / f"{row}.json", judges)
+            records.append({"dataset": dataset, "model": ROW_LABELS.get(row, row), **card})
+    return with_judge_means(pd.DataFrame.from_records(records).set_index(["dataset", "model"]), judges)
 
 
-def markdown_table(table: pd.DataFrame) -> str:
-    """The full table, with FID's 95% interval as one `fid 95%` column."""
-    rows = table.reset_index()
-    if {"fid_low", "fid_high"} <= set(rows.columns):
-        interval = [f"{low:.4g}–{high:.4g}" if pd.notna(low) else None
-                    for low, high in zip(rows["fid_low"], rows["fid_high"])]
-        rows = rows.drop(columns=["fid_low", "fid_high"])
-        rows.insert(rows.columns.get_loc("fid") + 1, "fid 95%", interval)
-    rows = rows.astype(object).where(rows.notna(), None)  # tabulate blanks None, not NaN
-    return rows.to_markdown(index=False, floatfmt=".4g", missingval="") + "\n"
+def read_sanity(metrics_dir: str | Path, dataset: str) -> dict[str, dict[str, bool]]:
+    """metric -> degradation -> passed, from the metric_sanity stage."""
+    path = Path(metrics_dir) / dataset / "sanity.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["passes"]
+    except FileNotFoundError:
+        raise GlyphgenError(f"{path}: sanity check not found (run the metric_sanity stage first)") from None
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Leaderboard: ranks, best values, bars
+# Ranking: each judge's rank, their mean, and the best of each column
 # ----------------------------------------------------------------------------------------------------------
 
-def rank_by_fid(rows: pd.DataFrame, models: list[str]) -> list[str]:
-    """Models of one data set, lowest FID first (a model without an FID last)."""
-    return sorted(models, key=lambda model: (pd.isna(rows.at[model, "fid"]), rows.at[model, "fid"]))
+def ranking_metric(judge: str, passes: dict[str, dict[str, bool]]) -> str | None:
+    """The column a judge ranks by: its first metric that passed every degradation, or None."""
+    for metric in JUDGE_RANKING_METRICS:
+        if all(passes.get(f"{judge}.{metric}", {"missing": False}).values()):
+            return f"judges.{judge}.{metric}"
+    return None
+
+
+def judge_ranks(rows: pd.DataFrame, models: list[str], judges: list[str],
+                passes: dict[str, dict[str, bool]]) -> pd.DataFrame:
+    """models x judges: each judge's rank of each model (1 = best), by `ranking_metric`; a judge none of whose
+    metrics passed the sanity check ranks nothing (its column is blank)."""
+    ranks = {}
+    for judge in judges:
+        column = ranking_metric(judge, passes)
+        ranks[judge] = rows.loc[models, column].rank(method="min") if column else pd.Series(float("nan"), models)
+    return pd.DataFrame(ranks, index=models)
+
+
+def consensus_order(ranks: pd.DataFrame) -> list[str]:
+    """Models by their mean rank over the judges (ties keep the models' listed order)."""
+    return list(ranks.mean(axis=1).sort_values(kind="stable").index)
 
 
 def best_models(rows: pd.DataFrame, models: list[str], column: Column) -> set[str]:
@@ -130,149 +171,113 @@ def bar_fraction(value: float, ceiling: float, floor: float, log_scale: bool = F
     return (value - floor) / (ceiling - floor)
 
 
-def _short(value: float) -> str:
+def short(value: float) -> str:
     """Three significant digits, without exponents for the large numbers FIDs are."""
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def _number_cell(value: float, fraction: float | None, best: bool, interval: tuple[float, float] | None) -> str:
+# ----------------------------------------------------------------------------------------------------------
+# What the template shows
+# ----------------------------------------------------------------------------------------------------------
+
+def _cell(rows: pd.DataFrame, row: str, column: Column, best: bool) -> dict | None:
+    value = rows.at[row, column.name] if column.name in rows.columns else float("nan")
     if pd.isna(value):
-        return "<td></td>"
-    text = _short(value)
-    if interval is not None and not any(pd.isna(x) for x in interval):
-        text += f' <span class="ci">±{_short((interval[1] - interval[0]) / 2)}</span>'
-    if best:
-        text = f"<strong>{text} ★</strong>"
-    bar = ""
+        return None
+    cell = {"text": short(value), "best": best, "bar": None, "bar_class": "", "interval": None}
+    if column.interval and all(name in rows.columns for name in column.interval):
+        low, high = (rows.at[row, name] for name in column.interval)
+        if not (pd.isna(low) or pd.isna(high)):
+            cell["interval"] = short((high - low) / 2)
+    fraction = bar_fraction(value, rows.at[ROW_LABELS[CEILING], column.name], rows.at[ROW_LABELS[FLOOR], column.name],
+                            column.log_bar)
     if fraction is not None:
-        outside = "" if 0 <= fraction <= 1 else (" beyond-ceiling" if fraction > 1 else " below-floor")
-        width = min(max(fraction, 0.0), 1.0) * 100
-        bar = f'<div class="bar{outside}"><div style="width:{width:.0f}%"></div></div>'
-    return f'<td class="{"best" if best else ""}">{text}{bar}</td>'
+        cell["bar"] = round(min(max(fraction, 0.0), 1.0) * 100)
+        cell["bar_class"] = "" if 0 <= fraction <= 1 else (" beyond-ceiling" if fraction > 1 else " below-floor")
+    return cell
 
 
-def leaderboard_html(rows: pd.DataFrame, models: list[str]) -> str:
-    """One data set's leaderboard: the ceiling, the models ranked by FID, the floor; then the columns' notes."""
-    columns = [column for column in LEADERBOARD if column.name in rows.columns]
-    ceiling, floor = rows.loc[ROW_LABELS[CEILING]], rows.loc[ROW_LABELS[FLOOR]]
+def leaderboard(rows: pd.DataFrame, models: list[str], judges: list[str], passes: dict) -> dict:
+    """One data set's leaderboard: the ceiling, the models in consensus order, the floor."""
+    columns = [column for column in judge_columns(judges) + SHARED_COLUMNS if column.name in rows.columns]
+    ranks = judge_ranks(rows, models, judges, passes)
     best = {column.name: best_models(rows, models, column) for column in columns}
-    header = "".join(f"<th>{html.escape(column.name)}</th>" for column in columns)
+    ordered = consensus_order(ranks)
     body = []
-    for rank, row in [("", ROW_LABELS[CEILING]), *enumerate(rank_by_fid(rows, models), 1), ("", ROW_LABELS[FLOOR])]:
-        cells = []
-        for column in columns:
-            value = rows.at[row, column.name]
-            interval = (rows.at[row, "fid_low"], rows.at[row, "fid_high"]) if (
-                column.name == "fid" and "fid_low" in rows.columns) else None
-            fraction = bar_fraction(value, ceiling[column.name], floor[column.name], column.log_bar)
-            cells.append(_number_cell(value, fraction, row in best[column.name], interval))
-        kind = "ranked" if rank else "reference"
-        body.append(f'<tr class="{kind}"><td>{rank}</td><th>{html.escape(row)}</th>{"".join(cells)}</tr>')
-    notes = "".join(f"<li>{html.escape(column.note)}</li>" for column in columns if column.note)
-    return (f'<table class="leaderboard"><tr><th>#</th><th>model</th>{header}</tr>{"".join(body)}</table>'
-            f'<ul class="notes">{notes}</ul>')
+    for position, row in [("", ROW_LABELS[CEILING]), *enumerate(ordered, 1), ("", ROW_LABELS[FLOOR])]:
+        judged = row in ranks.index
+        spread = ranks.loc[row].max() - ranks.loc[row].min() if judged else float("nan")
+        body.append({
+            "position": position, "name": row, "reference": not judged,
+            "mean_rank": f"{ranks.loc[row].mean():.1f}" if judged else "",
+            "ranks": [("" if pd.isna(rank) else f"{rank:.0f}") for rank in ranks.loc[row]] if judged else [],
+            "disputed": judged and spread > SPREAD_WARNING,
+            "cells": [_cell(rows, row, column, row in best[column.name]) for column in columns],
+        })
+    ranking = {judge: ranking_metric(judge, passes) for judge in judges}
+    return {"columns": [column.name.removeprefix("judges.") for column in columns], "rows": body, "judges": judges,
+            "ranking": {judge: (metric.rsplit(".", 1)[1] if metric else "none") for judge, metric in ranking.items()},
+            "notes": [column.note for column in columns if column.note], "order": ordered}
 
 
-def _sample_counts(rows: pd.DataFrame) -> str:
-    if "num_samples" not in rows.columns:
-        return ""
-    counts = sorted({int(count) for count in rows["num_samples"].dropna()})
-    if len(counts) == 1:
-        return (f"<p>Every row is scored on the same {counts[0]:,} samples (FID and precision/recall/density/"
-                "coverage shift with the number of samples).</p>")
-    return f'<p class="warning">Rows were scored on different numbers of samples ({counts}): not comparable.</p>'
+def sanity_table(passes: dict[str, dict[str, bool]]) -> dict:
+    degradations = list(next(iter(passes.values()))) if passes else []
+    return {"degradations": degradations,
+            "rows": [{"metric": metric, "passes": [by_degradation[name] for name in degradations],
+                      "orders": all(by_degradation.values())} for metric, by_degradation in passes.items()]}
 
-
-# ----------------------------------------------------------------------------------------------------------
-# The page
-# ----------------------------------------------------------------------------------------------------------
 
 def _relative(path: Path, page_dir: Path) -> str:
-    return html.escape(path.relative_to(page_dir).as_posix())
+    return path.relative_to(page_dir).as_posix()
 
 
-def gallery_html(dataset: str, ranked: list[str], renders_dir: Path, page_dir: Path) -> str:
-    """Every sample grid side by side at one scale (the grids of a data set share one size), real images first."""
-    tiles = []
-    for row, label in [(CEILING, "real test images"), *((model, model) for model in ranked)]:
-        picture = renders_dir / dataset / row / "samples.png"
-        if picture.exists():
-            tiles.append(f'<figure><img src="{_relative(picture, page_dir)}" alt="{dataset} {label} samples">'
-                         f"<figcaption>{html.escape(label)}</figcaption></figure>")
-    return f'<div class="gallery">{"".join(tiles)}</div>'
+def _figures(pictures: list[tuple[Path, str]], page_dir: Path) -> list[dict]:
+    return [{"src": _relative(picture, page_dir), "caption": caption} for picture, caption in pictures
+            if picture.exists()]
 
 
-def previews_html(datasets: list[str], renders_dir: Path, page_dir: Path) -> str:
-    """Each data set's preview (one row per class), side by side, for the top of the page."""
-    figures = [f'<figure><img src="{_relative(picture, page_dir)}" alt="{dataset} data preview">'
-               f"<figcaption>{dataset}: training images, one row per class</figcaption></figure>"
-               for dataset in datasets if (picture := renders_dir / dataset / "data_preview.png").exists()]
-    return f'<div class="previews">{"".join(figures)}</div>' if figures else ""
-
-
-def _model_card(dataset: str, model: str, renders_dir: Path, page_dir: Path, scores: pd.Series) -> str:
-    figures = []
-    pictures = [(renders_dir / dataset / model / name, name.split(".")[0]) for name in PICTURES]
-    pictures.append((renders_dir / dataset / LOSS_CURVES / f"{model}.png", "losses"))
-    for picture, caption in pictures:
-        if picture.exists():
-            figures.append(f'<figure><img src="{_relative(picture, page_dir)}" alt="{dataset} {model} {caption}">'
-                           f"<figcaption>{caption}</figcaption></figure>")
-    numbers = "".join(f"<tr><th>{html.escape(k)}</th><td>{v:.4g}</td></tr>" for k, v in scores.dropna().items())
-    return (f'<section class="model" id="{dataset}-{model}"><h3>{dataset} / {model}</h3>'
-            f'<table class="numbers">{numbers}</table><div class="figures">{"".join(figures)}</div></section>')
-
-
-def html_page(table: pd.DataFrame, renders_dir: str | Path, page_path: str | Path, models: list[str]) -> str:
+def html_page(table: pd.DataFrame, sanity: dict[str, dict], renders_dir: str | Path, page_path: str | Path,
+              models: list[str], judges: list[str]) -> str:
     """The whole page; pictures are linked relative to where the page will be written."""
     renders_dir, page_dir = Path(renders_dir).resolve(), Path(page_path).resolve().parent
-    datasets = list(table.index.unique("dataset"))
-    overviews, details = [], []
-    for dataset in datasets:
+    datasets = []
+    for dataset in table.index.unique("dataset"):
         rows = table.loc[dataset]
-        overviews.append(f'<section class="overview" id="{dataset}"><h2>{dataset}</h2>{_sample_counts(rows)}'
-                         f"{leaderboard_html(rows, models)}"
-                         f"{gallery_html(dataset, rank_by_fid(rows, models), renders_dir, page_dir)}</section>")
-        cards = "".join(_model_card(dataset, model, renders_dir, page_dir, rows.loc[model]) for model in models)
-        details.append(f'<h2 id="{dataset}-details">{dataset}: every number and picture</h2>'
-                       f'{rows.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", classes="metrics")}{cards}')
-    links = " · ".join(f'<a href="#{d}">{d}</a> (<a href="#{d}-details">details</a>)' for d in datasets)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>glyphgen: model comparison</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; font-size: 13px; }}
-th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: right; }}
-.leaderboard td {{ min-width: 6.5em; vertical-align: top; }}
-.leaderboard tr.reference {{ color: #666; background: #f6f6f6; }}
-.leaderboard td.best {{ background: #e6f4e6; }}
-.ci {{ color: #777; font-size: 11px; }}
-.bar {{ height: 4px; background: #e4e4e4; margin-top: 2px; }}
-.bar div {{ height: 100%; background: #4a7fb5; }}
-.bar.beyond-ceiling div {{ background: #d08a2c; }}
-.bar.below-floor {{ background: #f0c8c8; }}
-.notes {{ font-size: 12px; color: #444; margin: 0.4em 0 0.8em; padding-left: 1.2em; }}
-.warning {{ color: #a00; }}
-.gallery {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 0.6em; }}
-.gallery img {{ width: 100%; max-height: none; }}
-section.model {{ display: flex; gap: 1em; align-items: flex-start; flex-wrap: wrap; border-top: 1px solid #ddd;
-          padding: 0.5em 0; }}
-section.model h3 {{ width: 100%; margin: 0.2em 0; }}
-.figures {{ display: flex; gap: 0.8em; flex-wrap: wrap; }}
-figure {{ margin: 0; }} figcaption {{ font-size: 12px; text-align: center; }}
-img {{ max-height: 260px; image-rendering: pixelated; }}
-.previews {{ display: flex; gap: 1.5em; align-items: flex-start; }} .previews img {{ max-height: 520px; }}
-</style></head><body>
-<h1>glyphgen: model comparison</h1>
-<p>Every model is scored by the same judge (a CNN classifier trained per data set): FID and
-precision/recall/density/coverage on its penultimate features against the test split, class coverage of its
-predictions, and memorisation against the train split. The ceiling row scores real test images, the floor
-row per-pixel Gaussian noise around the mean training image; each bar runs from the floor (empty; pink: below it)
-to the ceiling (full; orange: beyond it), on a log scale for FID; columns the reference rows lack (reconstruction,
-prior) have none. ★ marks the best model of each column.
-{links}</p>
-{previews_html(datasets, renders_dir, page_dir)}
-{"".join(overviews)}
-{"".join(details)}
-</body></html>
-"""
+        board = leaderboard(rows, models, judges, sanity[dataset])
+        gallery = [(renders_dir / dataset / CEILING / "samples.png", "real test images")]
+        gallery += [(renders_dir / dataset / model / "samples.png", model) for model in board["order"]]
+        cards = []
+        for model in models:
+            pictures = [(renders_dir / dataset / model / name, name.split(".")[0]) for name in PICTURES]
+            pictures.append((renders_dir / dataset / LOSS_CURVES / f"{model}.png", "losses"))
+            numbers = [(name, f"{value:.4g}") for name, value in rows.loc[model].dropna().items()
+                       if not name.startswith("mean.")]
+            cards.append({"model": model, "numbers": numbers, "figures": _figures(pictures, page_dir)})
+        counts = sorted({int(count) for count in rows["num_samples"].dropna()})
+        datasets.append({"name": dataset, "leaderboard": board, "gallery": _figures(gallery, page_dir),
+                         "sample_counts": counts, "sanity": sanity_table(sanity[dataset]), "cards": cards,
+                         "details": rows.drop(columns=[c for c in rows.columns if c.startswith("mean.")]).to_html(
+                             float_format=lambda v: f"{v:.4g}", na_rep="", classes="metrics")})
+    previews = _figures([(renders_dir / d["name"] / "data_preview.png", f"{d['name']}: training images, one row "
+                          "per class") for d in datasets], page_dir)
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template("report.html").render(datasets=datasets, previews=previews, judges=judges,
+                                                          spread=SPREAD_WARNING)
+
+
+def markdown_report(table: pd.DataFrame, sanity: dict[str, dict], models: list[str], judges: list[str]) -> str:
+    """Each data set's leaderboard as Markdown, models in consensus order, with the judges' ranks."""
+    parts = []
+    for dataset in table.index.unique("dataset"):
+        rows = table.loc[dataset]
+        board = leaderboard(rows, models, judges, sanity[dataset])
+        lines = []
+        for row in board["rows"]:
+            cells = [(f"{cell['text']} ±{cell['interval']}" if cell and cell["interval"] else cell["text"] if cell
+                      else "") for cell in row["cells"]]
+            ranks = " · ".join(row["ranks"]) + (" ⚠" if row["disputed"] else "")
+            lines.append([row["position"], row["name"], row["mean_rank"], ranks, *cells])
+        header = ["#", "model", "mean rank", " · ".join(judges), *board["columns"]]
+        parts.append(f"### {dataset}\n\n" + pd.DataFrame(lines, columns=header).to_markdown(index=False) + "\n")
+    return "\n".join(parts)

@@ -1,0 +1,218 @@
+"""The judges: small networks per data set, trained independently, whose features every sample metric uses.
+
+One feature space rewards what it happens not to see (Kynkäänniemi et al. 2023; StudioGAN reports several
+backbones for this reason), so each data set gets judges that differ in architecture and training:
+- `cnn`: the KMNIST benchmark CNN (conv 32, conv 64, dense 128) with a max-pool after each conv and BatchNorm
+  after each pool; kept unchanged so its FIDs compare with earlier versions.
+- `strided_cnn`: strided 5x5 and 3x3 convolutions with GroupNorm, another seed, trained on randomly shifted
+  images, so it sees strokes where they are rather than where the data set usually puts them.
+- `mlp`: a two-layer perceptron on the pixels, with no notion of locality: speckle and broken strokes move its
+  features where a convolution's pooling may smooth them away.
+Every judge reads images at 28 px (larger ones are area-averaged) and has a class head, so each can also say
+which class a sample shows and how confidently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.io import ImageSet, atomic_path
+from glyphgen.params import check_non_negative, check_positive, get_section
+from glyphgen.training.batches import DeviceImages
+from glyphgen.training.device import place, seed_everything
+
+CHECKPOINT_NAME = "judge.pt"
+FEATURES_NAME = "features.npz"
+JUDGE_SIZE = 28  # every judge reads 28 px images: 64 px glyphs cost a fifth of the convolutions and stay legible
+
+
+@dataclass
+class JudgeConfig:
+    epochs: int = 3
+    batch_size: int = 128
+    max_lr: float = 0.01  # peak of the one-cycle schedule (AdamW)
+    weight_decay: float = 0.01
+    seed: int = 0
+    shift: int = 0  # training images moved by up to this many pixels (at 28 px) in x and y; 0 = none
+
+    def __post_init__(self) -> None:
+        check_positive(self, "epochs", "batch_size", "max_lr")
+        check_non_negative(self, "weight_decay", "shift")
+        if self.shift > JUDGE_SIZE // 4:
+            raise ValueError(f"shift: expected at most {JUDGE_SIZE // 4} pixels, got {self.shift}")
+
+
+def at_judge_size(images: torch.Tensor) -> torch.Tensor:
+    return images if images.shape[-1] == JUDGE_SIZE else F.adaptive_avg_pool2d(images, JUDGE_SIZE)
+
+
+class Judge(nn.Module):
+    """A classifier whose penultimate activations are the feature space of the metrics: subclasses build
+    `body` (images at 28 px -> B x feature_dim) and the shared head reads it."""
+
+    feature_dim: int
+
+    def __init__(self, num_classes: int, body: nn.Module, head_dropout: float) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.body = body
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.feature_dim, num_classes))
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Penultimate activations (B x feature_dim) of [0, 1] images B x 1 x H x W."""
+        return self.body(at_judge_size(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+
+class PooledCNN(Judge):
+    feature_dim = 128
+
+    def __init__(self, num_classes: int) -> None:
+        # BatchNorm and ReLU after each max-pool, on a quarter of the values: on a CPU, normalising the
+        # full-resolution maps cost more than the convolutions.
+        body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.MaxPool2d(2),      # B x 32 x 14 x 14
+            nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.MaxPool2d(2),     # B x 64 x 7 x 7
+            nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+            nn.Dropout(0.25), nn.Flatten(),                                    # B x 3136
+            nn.Linear(64 * 7 * 7, self.feature_dim), nn.ReLU(),                # B x 128
+        )
+        super().__init__(num_classes, body, head_dropout=0.5)
+
+
+class StridedCNN(Judge):
+    feature_dim = 96
+
+    def __init__(self, num_classes: int) -> None:
+        body = nn.Sequential(
+            nn.Conv2d(1, 32, 5, stride=2, padding=2), nn.GroupNorm(8, 32), nn.GELU(),    # B x 32 x 14 x 14
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.GroupNorm(8, 64), nn.GELU(),   # B x 64 x 7 x 7
+            nn.Conv2d(64, 96, 3, stride=2, padding=1), nn.GroupNorm(8, 96), nn.GELU(),   # B x 96 x 4 x 4
+            nn.Flatten(), nn.Linear(96 * 4 * 4, self.feature_dim), nn.GELU(),          # B x 96
+        )
+        super().__init__(num_classes, body, head_dropout=0.3)
+
+
+class PixelMLP(Judge):
+    feature_dim = 128
+
+    def __init__(self, num_classes: int) -> None:
+        body = nn.Sequential(
+            nn.Flatten(),                                                      # B x 784
+            nn.Linear(JUDGE_SIZE * JUDGE_SIZE, 512), nn.ReLU(), nn.Dropout(0.2),
+            nn.Linear(512, self.feature_dim), nn.ReLU(),                       # B x 128
+        )
+        super().__init__(num_classes, body, head_dropout=0.2)
+
+
+# The registry: params.yaml's `judges` section names which of these each data set trains, with their schedules.
+ARCHITECTURES: dict[str, type[Judge]] = {"cnn": PooledCNN, "strided_cnn": StridedCNN, "mlp": PixelMLP}
+
+
+def judge_names(params: Mapping[str, Any]) -> list[str]:
+    """The judges every data set trains and every card holds: params.yaml's train_judges.judges, in its order."""
+    names = list(get_section(params, "train_judges.judges") or {})
+    unknown = [name for name in names if name not in ARCHITECTURES]
+    if unknown or not names:
+        raise GlyphgenError(f"params.yaml:train_judges.judges: unknown judge {unknown[0]!r} (expected some of: "
+                            f"{', '.join(ARCHITECTURES)})" if unknown else
+                            "params.yaml:train_judges.judges: expected at least one judge")
+    return names
+
+
+def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image moved by its own random whole-pixel offset in [-pixels, pixels] in x and y (zeros fill in)."""
+    size = images.shape[-1]
+    pad = round(pixels * size / JUDGE_SIZE)
+    padded = F.pad(images, (pad, pad, pad, pad))
+    offsets = torch.randint(0, 2 * pad + 1, (len(images), 2), generator=generator)
+    rows = (offsets[:, :1] + torch.arange(size))[:, :, None]                   # B x H x 1
+    columns = (offsets[:, 1:] + torch.arange(size))[:, None, :]                # B x 1 x W
+    return padded[:, 0][torch.arange(len(images))[:, None, None], rows, columns].unsqueeze(1)
+
+
+def train_judge(name: str, train_set: ImageSet, config: JudgeConfig, device: torch.device) -> Judge:
+    generator = seed_everything(config.seed)
+    data = DeviceImages.from_image_set(train_set, device)
+    model = place(ARCHITECTURES[name](len(train_set.class_names)), device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=data.steps_per_epoch(config.batch_size))
+    model.train()
+    for epoch in range(config.epochs):
+        started = time.perf_counter()
+        for images, labels in data.epoch_batches(config.batch_size, generator):
+            if config.shift:
+                images = shifted(images.cpu(), config.shift, generator).to(device)
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        print(f"{name} epoch {epoch + 1}/{config.epochs}: last batch loss {loss.item():.4f} "
+              f"({time.perf_counter() - started:.1f} s)")
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: Judge, images: torch.Tensor, batch_size: int = 250) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (N x feature_dim) and logits (N x classes) of [0, 1] images N x 1 x H x W, in batches."""
+    model.eval()
+    device = next(model.parameters()).device
+    features, logits = [], []
+    for batch in images.split(batch_size):
+        batch_features = model.features(batch.to(device, torch.float32))
+        features.append(batch_features)
+        logits.append(model.head(batch_features))
+    return torch.cat(features).cpu(), torch.cat(logits).cpu()
+
+
+def image_tensor(image_set: ImageSet) -> torch.Tensor:
+    """An image set as float [0, 1] N x 1 x H x W on the CPU (the shape every model and metric takes)."""
+    return torch.from_numpy(image_set.images).unsqueeze(1).float().div_(255.0)
+
+
+def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
+    """Share of images whose highest logit is their label's."""
+    return float((logits.argmax(1) == torch.from_numpy(labels)).float().mean())
+
+
+def save_judge(path: str | Path, name: str, model: Judge, image_size: int, config: JudgeConfig) -> None:
+    checkpoint = {"judge": name, "num_classes": model.num_classes, "image_size": image_size, "config": asdict(config),
+                  "state_dict": model.state_dict()}
+    # Through a file handle, as save_checkpoint does: given a path, torch.save names the archive's inner folder
+    # after the (random) temporary file, and the same weights would never give the same bytes.
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(checkpoint, handle)
+
+
+def load_judge(path: str | Path, image_size: int | None = None) -> Judge:
+    """A trained judge on the CPU, from its folder or file; `image_size` guards against judging one data set with
+    another's judge."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise GlyphgenError(f"{path}: judge checkpoint not found (run the train_judges stage)") from None
+    if image_size is not None and checkpoint["image_size"] != image_size:
+        raise GlyphgenError(f"{path}: judge was trained on {checkpoint['image_size']}px images, got {image_size}px")
+    if checkpoint.get("judge") not in ARCHITECTURES:
+        raise GlyphgenError(f"{path}: unknown judge {checkpoint.get('judge')!r} (expected one of: "
+                            f"{', '.join(ARCHITECTURES)})")
+    model = ARCHITECTURES[checkpoint["judge"]](checkpoint["num_classes"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return place(model, torch.device("cpu")).eval()
