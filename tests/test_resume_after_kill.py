@@ -10,7 +10,7 @@ import time
 import pytest
 
 from glyphgen.io import save_image_set
-from glyphgen.training.loop import RESUME_NAME
+from glyphgen.training.checkpoint import RESUME_NAME
 from pipeline_repo import PipelineRepo
 from tiny_models import TINY_OVERRIDES, kmnist_slice
 

@@ -11,7 +11,7 @@ import torch
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.style_transfer import style_in_categories
 from glyphgen.params import check_range
-from glyphgen.rendering.grids import tile, to_uint8
+from glyphgen.grids import tile, to_uint8
 
 
 @dataclass

@@ -9,7 +9,7 @@ import numpy as np
 
 from glyphgen.io import ImageSet
 from glyphgen.params import check_range
-from glyphgen.rendering.grids import tile
+from glyphgen.grids import tile
 
 
 @dataclass
