@@ -20,7 +20,7 @@ from glyphgen.training import checkpoint
 from glyphgen.io import publish
 from glyphgen.training.checkpoint import RESUME_NAME, code_version, load_generator, read_checkpoint
 from glyphgen.training.loop import TrainConfig, train
-from tiny_models import TINY_OVERRIDES, kmnist_slice, tiny_config
+from tiny_models import kmnist_slice, tiny_config, tiny_section
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = TrainConfig(device="cpu", log_every=3, sample_count=4)
@@ -238,7 +238,7 @@ def test_bad_train_params_name_the_key():
 
 def write_stage_inputs(root: Path, images, model: str = "gan", sections: dict | None = None, **model_section) -> None:
     save_image_set(root / "data" / "processed" / "kmnist" / "train.npz", images)
-    section = {"preset": "default", "epochs": 1, "batch_size": 32, **TINY_OVERRIDES[model], **model_section}
+    section = {"epochs": 1, "batch_size": 32, **tiny_section(model), **model_section}
     params = {"train": {"device": "cpu", "log_every": 2, "sample_count": 4}, "models": {model: {"kmnist": section}},
               **(sections or {})}
     (root / "params.yaml").write_text(yaml.safe_dump(params))

@@ -98,10 +98,10 @@ class AdversarialAutoencoder(Generator):
         accuracy = discriminator_accuracy(real_logits, fake_logits)
         return {f"{role}discriminator": loss.detach(), **{role + name: value for name, value in accuracy.items()}}
 
-    def reconstruction_loss(self, outputs: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    def reconstruction_loss(self, outputs: torch.Tensor, images: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         if self.config.reconstruction == "tanh_mse":
-            return F.mse_loss(outputs, to_tanh_range(images))
-        return F.binary_cross_entropy_with_logits(outputs, images)
+            return F.mse_loss(outputs, to_tanh_range(images), reduction=reduction)
+        return F.binary_cross_entropy_with_logits(outputs, images, reduction=reduction)
 
     def decode(self, codes):
         outputs = self.decoder(codes)
@@ -120,7 +120,7 @@ class StyleCategoryConfig(AdversarialAutoencoderConfig):
     # Samples draw a category by its share of the training images and a style from a Gaussian mixture of this
     # many components fitted to the styles of that category's training images (models/shared/code_mixture.py);
     # 0 = a uniform category and a prior style, as the paper samples.
-    mixture_components: int = 0
+    mixture_components: int = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()
