@@ -32,7 +32,7 @@ BEING_REWRITTEN = {
     "src/glyphgen/evaluation/scorecard.py", "src/glyphgen/evaluation/categories.py",
     "src/glyphgen/rendering/report.py", "src/glyphgen/models/gan.py", "src/glyphgen/models/dcgan.py",
     "src/glyphgen/models/wgan_gp.py", "src/glyphgen/models/shared/conv_gan.py",
-    "src/glyphgen/models/shared/adversarial.py", "params.yaml",
+    "params.yaml",
 }
 
 

@@ -95,7 +95,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     train_step = step_function(model, optimizers, device, config, fixed_rates=lr_schedule == "constant")
     train_step = with_schedule(train_step, optimizers, base_rates, lr_schedule, epochs * steps_per_epoch, step)
     live = Live(str(work_dir / "live"), resume=step > 0, save_dvc_exp=False, dvcyaml=None) if rank.is_main else None
-    # A redirected log (CI, `dvc repro > log`) gets a line every 30 s instead of ten a second.
+    # A redirected log (CI, `dvc repro > log`) gets a line now and then, not ten a second.
     progress = tqdm(total=epochs * steps_per_epoch, initial=step, desc=model_name, unit="step",
                     mininterval=0.1 if sys.stderr.isatty() else 30.0, disable=not rank.is_main)
 

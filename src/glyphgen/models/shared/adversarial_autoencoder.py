@@ -53,8 +53,7 @@ class AdversarialAutoencoder(Generator):
     def __init__(self, config, image_size: int, num_classes: int, code_outputs: int, decoder_inputs: int) -> None:
         super().__init__(config, image_size, num_classes)
         self.encoder = self.build_encoder(code_outputs)
-        # An MLP decoder as the paper's: in scratch runs a conv decoder (conv_ae's) drew worse samples per CPU-second
-        # (KMNIST aae FID 298 against about 200 at 120 s; aae_supervised 451 against 363 at 80 s).
+        # An MLP decoder as the paper's: a conv decoder drew worse samples per CPU-second (docs/experiments.md).
         pixels = image_size * image_size
         output = nn.Tanh() if config.reconstruction == "tanh_mse" else None  # BCE takes the logits
         self.decoder = nn.Sequential(
