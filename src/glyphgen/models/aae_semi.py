@@ -1,18 +1,10 @@
 """`aae_semi`: semi-supervised classification with an adversarial autoencoder (Makhzani et al. 2015, section 5).
 
-The encoder outputs a softmax over the classes and a continuous style; one discriminator pushes the softmax to
-one-hot draws of a uniform categorical, another the style to N(0, I). A third phase trains the softmax head by
-cross-entropy on `n_labels` labelled images, drawn from the training split only (class-balanced, seeded by
-`train.seed`): the unlabelled images shape the head through reconstruction and the categorical prior.
-
-Beside it, on the same labelled batches at the same steps, a supervised-only baseline (the same encoder
-network, trained on the labelled images alone, deformed alike), so the evaluate stage shows what the unlabelled
-images added.
-
-Beyond the paper, for a few CPU epochs: the labelled images are randomly
-deformed (slanted, turned, stretched, shifted) each time they are seen, and an optional unlabelled phase asks the
-head to give a deformed copy of each unlabelled training image the category it gives the original, where it is
-confident (pseudo-labels, as FixMatch, Sohn et al. 2020; off by default).
+The encoder outputs a softmax over the classes and a style; discriminators push them to a uniform categorical
+and N(0, I), and a third phase trains the head on `n_labels` labelled training images. A supervised-only
+baseline trains beside it on the same labelled batches, so the evaluate stage shows what the unlabelled images
+added. Beyond the paper: labelled images deformed each time they are seen, and an optional pseudo-label phase
+on unlabelled ones (as FixMatch, Sohn et al. 2020).
 """
 
 from __future__ import annotations
@@ -59,12 +51,9 @@ def random_deformation(images: torch.Tensor, strength: float) -> torch.Tensor:
 class AAESemiConfig(StyleCategoryConfig):
     n_labels: int = 1000  # labelled training images (spread evenly over the classes)
     labelled_batch_size: int = 64  # labelled images per supervised step (one per training step)
-    # How far each labelled image is deformed before the head and the baseline see it (random_deformation;
-    # 0 = not at all): a slanted or shifted character is the same character.
-    deformation: float = 1.0
-    # The unlabelled phase: the head's guess on an unlabelled training image, where its softmax is at least
-    # `confidence`, is the target for a deformed copy (`consistency_deformation`), weighted by
-    # `consistency_weight` (0 = no such phase, as the paper; it did not pay at the CPU budget, see AAESemi).
+    deformation: float = 1.0  # of each labelled image (random_deformation): a slanted character is the same one
+    # The unlabelled phase: where the head's softmax on an unlabelled image is at least `confidence`, its guess is
+    # the target for a deformed copy; 0 = no such phase, as the paper.
     consistency_weight: float = 0.0
     consistency_deformation: float = 1.5
     confidence: float = 0.95

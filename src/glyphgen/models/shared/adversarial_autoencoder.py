@@ -1,11 +1,8 @@
-"""What the adversarial autoencoders share (Makhzani et al. 2015): `aae` (a Gaussian code), and the family of
-sections 5-6 whose code is a style plus a category: `aae_supervised` (the class is given), `aae_semi` (a
-categorical head, partly supervised) and `aae_cluster` (a categorical head, no labels).
+"""What the adversarial autoencoders share (Makhzani et al. 2015): `aae` (a Gaussian code) and the family whose
+code is a style plus a category (`aae_supervised`, `aae_semi`, `aae_cluster`).
 
-An MLP encoder and decoder (LeakyReLU 0.2), discriminators on codes (logits), and the two phases of a step:
-(1) reconstruction: the autoencoder minimises the reconstruction loss plus the adversarial loss of its codes
-fooling every discriminator; (2) regularisation: each discriminator learns draws of its prior (real) from
-encoded codes (fake). Each phase returns its losses and each discriminator's accuracy, named by its role.
+A step has two phases: (1) the autoencoder minimises the reconstruction loss plus how badly its codes fail to
+fool every discriminator; (2) each discriminator learns prior draws (real) from encoded codes (fake).
 """
 
 from __future__ import annotations
@@ -111,14 +108,10 @@ class AdversarialAutoencoder(Generator):
 class StyleCategoryConfig(AdversarialAutoencoderConfig):
     # Stride-2 3x3 conv layers (ReLU) before the encoder's MLP; none: an MLP encoder as `aae`'s.
     encoder_channels: tuple[int, ...] = ()
-    # The style discriminator also reads the category (given or inferred), and its prior draws are paired with
-    # the batch's own categories: it then pushes each category's styles to N(0, I), not only their mixture, so
-    # the style cannot carry the character and the decoder must take it from the category. False: the paper's
-    # discriminator on the style alone.
+    # The style discriminator also reads the category, so each category's styles are pushed to N(0, I) and the
+    # style cannot carry the character. False: the paper's discriminator on the style alone.
     style_given_category: bool = False
-    # Samples draw a category by its share of the training images and a style from a Gaussian mixture of this
-    # many components fitted to the styles of that category's training images (models/shared/code_mixture.py);
-    # 0 = a uniform category and a prior style, as the paper samples.
+    # Components of each category's style mixture that samples draw from; 0 = prior styles, as the paper samples.
     mixture_components: int = 5
 
     def __post_init__(self) -> None:
