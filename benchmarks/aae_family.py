@@ -17,15 +17,18 @@ import yaml
 from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi, predicted_categories
 from glyphgen.evaluation.classifier import image_tensor
 from glyphgen.io import load_image_set
-from glyphgen.models import model_class
+from glyphgen.models import MODEL_NAMES, model_class
+from glyphgen.models.shared.adversarial_autoencoder import StyleCategoryAutoencoder
+from glyphgen.params import load_params, load_pipeline
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.loop import TrainConfig, train
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=["aae_supervised", "aae_semi", "aae_cluster"])
-    parser.add_argument("dataset", choices=["kmnist", "glyphs"])
+    parser.add_argument("model", choices=[name for name in MODEL_NAMES
+                                          if issubclass(model_class(name), StyleCategoryAutoencoder)])
+    parser.add_argument("dataset", choices=load_pipeline(load_params()).datasets)
     parser.add_argument("--epochs", type=int, required=True)
     parser.add_argument("--set", action="append", default=[], help="key=value override of the default preset")
     parser.add_argument("--threads", type=int, default=1)

@@ -25,6 +25,7 @@ from glyphgen.evaluation.scorecard import (  # noqa: E402
     EvaluateConfig, JudgeFeatures, Splits, ReferenceStats, draw_samples, score_generator,
 )
 from glyphgen.io import ImageSet, load_image_set  # noqa: E402
+from glyphgen.params import load_params, load_pipeline  # noqa: E402
 from glyphgen.stage import keep_freed_memory  # noqa: E402
 from glyphgen.training.checkpoint import load_generator  # noqa: E402
 from tests.doubles import PCAAutoencoder  # noqa: E402
@@ -53,7 +54,7 @@ def timed(label: str, function, *args):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="kmnist", choices=["kmnist", "glyphs"])
+    parser.add_argument("--dataset", default="kmnist", choices=load_pipeline(load_params(REPO / "params.yaml")).datasets)
     parser.add_argument("--model", default="vae", help="models/<dataset>/<model>, else a PCA autoencoder double")
     parser.add_argument("--samples", type=int, default=EvaluateConfig().num_samples)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())

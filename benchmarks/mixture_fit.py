@@ -18,7 +18,9 @@ from glyphgen.evaluation import metrics
 from glyphgen.evaluation.classifier import load_classifier, predict
 from glyphgen.evaluation.scorecard import JudgeFeatures
 from glyphgen.io import load_image_set
-from glyphgen.models.shared.code_mixture import CodeMixture
+from glyphgen.models import MODEL_NAMES, model_class
+from glyphgen.models.shared.code_mixture import CodeMixture, SamplesFromCodeMixture
+from glyphgen.params import load_params, load_pipeline
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.loop import FINAL_FIT_IMAGES
 
@@ -43,8 +45,9 @@ def fitted_mixture(codes: torch.Tensor, components: int, tol: float, seed: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="kmnist", choices=["kmnist", "glyphs"])
-    parser.add_argument("--model", default="conv_ae", choices=["ae", "conv_ae", "vae", "aae"])
+    parser.add_argument("--dataset", default="kmnist", choices=load_pipeline(load_params()).datasets)
+    parser.add_argument("--model", default="conv_ae",
+                        choices=[name for name in MODEL_NAMES if issubclass(model_class(name), SamplesFromCodeMixture)])
     parser.add_argument("--tol", type=float, nargs="+", default=[1e-3, 1e-2])
     parser.add_argument("--seed", type=int, default=0, help="train.seed of the run")
     args = parser.parse_args()

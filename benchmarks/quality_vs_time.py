@@ -36,14 +36,15 @@ from glyphgen.evaluation.classifier import load_classifier, predict  # noqa: E40
 from glyphgen.evaluation.scorecard import JudgeFeatures, draw_samples  # noqa: E402
 from glyphgen.io import atomic_path, load_image_set  # noqa: E402
 from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
-from glyphgen.params import load_params  # noqa: E402
+from glyphgen.params import load_params, load_pipeline  # noqa: E402
 from glyphgen.training.batches import DeviceImages  # noqa: E402
 from glyphgen.training.device import autocast, pick_device, place, seed_everything  # noqa: E402
 from glyphgen.training.loop import FINAL_FIT_IMAGES, finish_training  # noqa: E402
-from glyphgen.training.settings import DATASETS, run_settings  # noqa: E402
+from glyphgen.training.settings import run_settings  # noqa: E402
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "quality_vs_time.csv"
+PIPELINE = load_pipeline(load_params(HERE.parent / "params.yaml"))  # the data sets and the models, in order
 
 
 def configs(model: str, dataset: str) -> dict[str, object]:
@@ -89,11 +90,11 @@ def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[f
 
 
 def in_canonical_order(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows by data set and model in the project's order (DATASETS, MODEL_NAMES), then preset and seconds, so a
+    """Rows by data set and model in params.yaml's order (`pipeline`), then preset and seconds, so a
     model measured again keeps its place in the CSV (and so in the report drawn from it) instead of moving to
     the end."""
-    rank = {"dataset": {name: i for i, name in enumerate(DATASETS)},
-            "model": {name: i for i, name in enumerate(MODEL_NAMES)}}
+    rank = {"dataset": {name: i for i, name in enumerate(PIPELINE.datasets)},
+            "model": {name: i for i, name in enumerate(PIPELINE.models)}}
     return table.sort_values(["dataset", "model", "preset", "seconds"], kind="stable",
                              key=lambda column: column.map(rank[column.name]) if column.name in rank else column,
                              ignore_index=True)
@@ -155,8 +156,8 @@ def write_report(table: pd.DataFrame) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--models", nargs="+", default=PIPELINE.models, choices=MODEL_NAMES)
+    parser.add_argument("--datasets", nargs="+", default=PIPELINE.datasets, choices=PIPELINE.datasets)
     parser.add_argument("--seconds", type=float, nargs="+", default=[30, 60, 120, 240])
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default, one per core)")

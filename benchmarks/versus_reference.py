@@ -5,7 +5,7 @@
 
 For every model of the registry, at its default params (params.yaml's `models.<model>.<dataset>`) and at its
 `reference` preset, it times (a) glyphgen's own step through the training loop's code
-(`glyphgen.training.loop.step_function` and `run_epoch`, over the data set on the device as `DeviceImages`,
+(`glyphgen.training.step.step_function` and `loop.run_epoch`, over the data set on the device as `DeviceImages`,
 with params.yaml's `train` settings) and (b) the tutorial-style loop of `benchmarks/reference_loops.py` on the
 same networks, batch size, optimiser settings and number of steps. Warm-up steps are excluded; the two
 loops' repeats alternate, so load from other jobs on the machine falls on both alike; each figure is the
@@ -46,7 +46,8 @@ from glyphgen.params import get_section, load_params, parse_config  # noqa: E402
 from glyphgen.timings import load_timings, timings_table  # noqa: E402
 from glyphgen.training.batches import DeviceImages  # noqa: E402
 from glyphgen.training.device import pick_device, place  # noqa: E402
-from glyphgen.training.loop import TrainConfig, run_epoch, step_function  # noqa: E402
+from glyphgen.training.loop import TrainConfig, run_epoch  # noqa: E402
+from glyphgen.training.step import step_function  # noqa: E402
 from glyphgen.training.settings import run_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

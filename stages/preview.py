@@ -8,7 +8,7 @@ import sys
 
 from glyphgen.io import load_image_set
 from glyphgen.params import get_section, load_params, parse_config
-from glyphgen.rendering.grids import save_png
+from glyphgen.grids import save_png
 from glyphgen.rendering.preview import PreviewParams, data_preview
 from glyphgen.stage import run_stage
 

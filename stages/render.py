@@ -14,7 +14,7 @@ from glyphgen.io import atomic_path, load_image_set
 from glyphgen.models.shared.adversarial import AdversarialGenerator
 from glyphgen.params import check_range, get_section, load_params, parse_config
 from glyphgen.rendering.discriminator_eye import discriminator_eye, save_rgb_png
-from glyphgen.rendering.grids import save_png
+from glyphgen.grids import save_png
 from glyphgen.rendering.morph import morph_frames, save_gif
 from glyphgen.rendering.panels import (RenderParams, alphabet_grid, category_grid, latent_manifold,
                                        reconstruction_pairs, sample_grid)

@@ -9,7 +9,7 @@ import sys
 from glyphgen.evaluation.judges import image_tensor
 from glyphgen.io import load_image_set
 from glyphgen.params import get_section, load_params, parse_config
-from glyphgen.rendering.grids import save_png
+from glyphgen.grids import save_png
 from glyphgen.rendering.panels import RenderParams, real_grid
 from glyphgen.stage import run_stage
 

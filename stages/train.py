@@ -26,12 +26,12 @@ from glyphgen.params import get_section, load_params, parse_config
 from glyphgen.stage import run_stage
 from glyphgen.training.distributed import Rank, finish, torchrun_command
 from glyphgen.training.loop import TrainConfig, train
-from glyphgen.training.settings import DATASETS, run_settings
+from glyphgen.training.settings import run_settings
 
 
 def main() -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--dataset", required=True)
     parser.add_argument("--model", required=True, choices=MODEL_NAMES)
     args = parser.parse_args()
 

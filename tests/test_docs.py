@@ -1,6 +1,6 @@
 """The docs say what the code does: every command shown in README.md and docs/ is run by a test exactly as
 written (the cheap ones; the rest are listed below with the reason and a cheaper check), the pipeline graph
-in the README is the one DVC draws, and the licence file matches pyproject.toml."""
+in docs/pipeline.md is the one DVC draws, and the licence file matches pyproject.toml."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from dvc.repo import Repo
 from glyphgen.data.fonts import MATPLOTLIB_FONTS
 from pipeline_repo import PROJECT_ROOT, PipelineRepo
 
-DOCS = ["README.md", "docs/training.md", "data/fonts/README.md"]
+DOCS = ["README.md", *sorted(path.relative_to(PROJECT_ROOT).as_posix() for path in (PROJECT_ROOT / "docs").glob("*.md")),
+        "data/fonts/README.md"]
+# Fenced blocks in these languages show code or params, not commands.
+NOT_COMMANDS = ("mermaid", "python", "yaml")
 # What starts a command in an inline code span (`dvc metrics show`), as opposed to a file or key name.
 COMMAND_STARTS = ("dvc ", "python ", "make ", "PYTHONPATH=", "scripts/", ". ", "time ", "git ", "bash ")
 
@@ -94,8 +97,8 @@ NOT_RUN = {
     "PYTHONPATH=src python benchmarks/aae_family.py aae_semi kmnist --epochs 2 --threads 2 --set n_labels=100":
         "minutes of training, numbers to read, not a test; the scores it prints are tested in test_aae_family.py",
     "make bench": "minutes of timing; `make -n bench` is checked (test_makefile.py)",
-    "dvc exp run -S +models.conv_ae.kmnist.batch_size=64": "minutes of training, numbers to read; `dvc exp run "
-    "-S` with a `+` key runs in the tiny pipeline (README_BLOCK)",
+    "dvc repro train@kmnist-linear_ae": "the stage of docs/adding-a-model.md's example, which is not in the tree; "
+    "test_adding_a_model.py trains that model through the loop in a copy of the project",
     "dvc repro -f -s train@kmnist-conv_ae": "a minute of training to time, a figure to read; "
     "a forced single-stage repro runs in test_resume_after_kill.py",
     "PYTHONPATH=src python benchmarks/train_throughput.py": "minutes of timing, a figure to read, not a test",
@@ -109,7 +112,7 @@ NOT_RUN = {
 
 def documented_commands() -> dict[str, set[str]]:
     """Every command in the docs -> the files that show it: each line of an indented or fenced code block (but
-    the mermaid graph), less a trailing `# comment`, and each inline code span that starts like a command."""
+    those of NOT_COMMANDS), less a trailing `# comment`, and each inline code span that starts like a command."""
     found: dict[str, set[str]] = {}
     for name in DOCS:
         fenced, block, previous_blank = None, False, True
@@ -118,7 +121,7 @@ def documented_commands() -> dict[str, set[str]]:
             if line.startswith("```"):
                 fenced = None if fenced is not None else line[3:].strip()
             elif fenced is not None:
-                commands = [line] if fenced != "mermaid" else []
+                commands = [line] if fenced not in NOT_COMMANDS else []
             elif line.startswith("    ") and line.strip() and (previous_blank or block):
                 block, commands = True, [line]
             else:
@@ -153,7 +156,7 @@ def test_the_licence_file_matches_pyproject():
 
 @pytest.fixture(scope="module")
 def fresh_copy(tmp_path_factory):
-    """The project in a new git + DVC repository, drawing the graph for one model as the README does."""
+    """The project in a new git + DVC repository, drawing the graph for one model as docs/pipeline.md does."""
     repo = PipelineRepo(tmp_path_factory.mktemp("fresh"))
     repo.set_params({"pipeline.models": ["vae"]})
     return repo
@@ -170,14 +173,14 @@ def graph_edges(mermaid: list[str]) -> set[tuple[str, str]]:
 
 
 @pytest.mark.slow
-def test_the_readme_graph_is_the_one_dvc_dag_draws(fresh_copy):
+def test_the_documented_graph_is_the_one_dvc_dag_draws(fresh_copy):
     drawn = fresh_copy.shell(RUN_IN_A_FRESH_COPY[0])
     assert drawn.returncode == 0, drawn.stderr
     labels = dict(re.findall(r'^\s*(node\d+)\["(.+)"\]$', drawn.stdout, re.MULTILINE))
     arrows = re.findall(r"^\s*(node\d+)-->(node\d+)$", drawn.stdout, re.MULTILINE)
     dvc_edges = {(labels[source], labels[target]) for source, target in arrows}
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    mermaid = readme.split("```mermaid\n")[1].split("```")[0].splitlines()
+    page = (PROJECT_ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8")
+    mermaid = page.split("```mermaid\n")[1].split("```")[0].splitlines()
     assert mermaid[0] == "flowchart TD"
     assert graph_edges(mermaid[1:]) == dvc_edges
 

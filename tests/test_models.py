@@ -191,3 +191,26 @@ def test_a_checkpoint_whose_weights_do_not_fit_its_model_is_a_one_line_error(tmp
     torch.save(checkpoint, tmp_path / "keys.pt")
     with pytest.raises(GlyphgenError, match=rf"^{tmp_path / 'keys.pt'}: not a glyphgen checkpoint \(missing state"):
         load_generator(tmp_path / "keys.pt", "cpu")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_models_dataclass_defaults_are_its_default_preset(name):
+    # One default per knob: the dataclass and the `default` preset are one layer; params.yaml overrides per run.
+    generator_class = model_class(name)
+    assert generator_class.presets["default"] == generator_class.config_class()
+
+
+def test_aae_supervised_infers_the_class_that_redraws_the_image_best(batch):
+    torch.manual_seed(0)
+    model = tiny_model("aae_supervised").eval()
+    images = batch[:8]
+    with torch.no_grad():
+        logits = model.classify(images)
+        style = model.encode_style(images)
+        for category in range(model.categories):
+            drawn = model.decode_categories(style, torch.full((len(images),), category))
+            loss = torch.nn.functional.binary_cross_entropy(drawn, images, reduction="none").flatten(1).mean(1)
+            assert torch.allclose(logits[:, category], -loss, atol=1e-4)
+        codes = model.encode(images)
+    assert model.has_encoder and codes.shape == (8, model.latent_dim)
+    assert torch.equal(codes[:, model.style_dim:].argmax(1), logits.argmax(1))

@@ -10,14 +10,15 @@ import sys
 import numpy as np
 import pytest
 
+from glyphgen.params import load_params, load_pipeline
 from glyphgen.timings import load_timings
 from glyphgen.training.checkpoint import load_generator
-from pipeline_repo import PipelineRepo
+from pipeline_repo import PROJECT_ROOT, PipelineRepo
 from test_docs import QUEUED, README_BLOCK, RUN_IN_TINY_PIPELINE
 from test_dvc_deps import code_run_by, stages
 from tiny_models import kmnist_slice
 
-DATASETS = ["kmnist", "glyphs"]
+DATASETS = load_pipeline(load_params(PROJECT_ROOT / "params.yaml")).datasets
 MODELS = ["vae", "gan"]  # one model with an encoder and a 2-D latent, one without: every render path runs
 TINY = {
     "pipeline.models": MODELS,

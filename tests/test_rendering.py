@@ -7,7 +7,9 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.classifier import image_tensor
 from glyphgen.rendering.curves import logged_series, plot_loss_curves
 from glyphgen.rendering.morph import morph_frames, save_gif
+from glyphgen.io import ImageSet
 from glyphgen.rendering.panels import latent_manifold, reconstruction_pairs, sample_grid
+from glyphgen.rendering.preview import data_preview
 from doubles import NoisyCopies, PCAAutoencoder
 
 
@@ -65,3 +67,15 @@ def test_loss_curves_of_a_model_without_logs_are_an_error_naming_the_folder(tmp_
     with pytest.raises(GlyphgenError, match=r"untrained/plots/metrics: no dvclive loss logs"):
         plot_loss_curves(tmp_path / "untrained", tmp_path / "losses.png", "test")
     assert not (tmp_path / "losses.png").exists()
+
+
+def test_a_preview_of_many_classes_lays_their_rows_out_in_blocks_near_square():
+    classes, columns, side = 52, 10, 8
+    labels = np.repeat(np.arange(classes), columns)
+    images = (labels[:, None, None] + 1).repeat(side, 1).repeat(side, 2).astype(np.uint8)  # each class its own grey
+    picture = data_preview(ImageSet(images, labels, [str(label) for label in range(classes)]), columns, seed=0)
+    assert 0.5 < picture.shape[0] / picture.shape[1] < 2  # not a 52-row strip
+    block_width = columns * (side + 2) + 2
+    first_tiles = picture[2::side + 2, 2][:classes // 2]  # the first column of the first block: rows 1..26
+    assert list(first_tiles) == list(range(1, classes // 2 + 1))
+    assert picture[2, picture.shape[1] - block_width + 2] == classes // 2 + 1  # the second block starts at row 27

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from glyphgen.evaluation.classifier import image_tensor
-from glyphgen.rendering.grids import save_png
+from glyphgen.grids import save_png
 from glyphgen.rendering.panels import sample_grid
 from glyphgen.rendering.report import (
     LEADERBOARD, ROW_LABELS, bar_fraction, best_models, markdown_table, metrics_table, rank_by_fid,

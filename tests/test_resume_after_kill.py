@@ -10,9 +10,9 @@ import time
 import pytest
 
 from glyphgen.io import save_image_set
-from glyphgen.training.loop import RESUME_NAME
+from glyphgen.training.checkpoint import RESUME_NAME
 from pipeline_repo import PipelineRepo
-from tiny_models import TINY_OVERRIDES, kmnist_slice
+from tiny_models import kmnist_slice, tiny_section
 
 STAGE = "train@kmnist-dcgan"  # the model with the most state besides its weights: BatchNorm, the weight average
 IMAGES, BATCH = 320, 16  # 20 steps an epoch
@@ -25,7 +25,7 @@ def tsv_rows(path) -> int:
 @pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_under_dvc_repro_to_the_bytes_of_an_uninterrupted_run(tmp_path):
     repo = PipelineRepo(tmp_path / "repo")
-    section = {"preset": "default", "epochs": 2, "train_images": 0, "batch_size": BATCH, **TINY_OVERRIDES["dcgan"]}
+    section = {"epochs": 2, "train_images": 0, "batch_size": BATCH, **tiny_section("dcgan")}
     repo.set_params({"train.threads": 1, "train.log_every": 1, "train.sample_count": 4,
                      "models.dcgan.kmnist": section})
     save_image_set(repo.path / "data/processed/kmnist/train.npz", kmnist_slice(IMAGES))

@@ -18,7 +18,8 @@ from glyphgen.models.shared.blocks import prior_noise
 from glyphgen.models.shared.code_mixture import CodeMixture
 from glyphgen.training import device as device_module
 from glyphgen.training.device import autocast, pick_device, place
-from glyphgen.training.loop import GraphedStep, TrainConfig, capturable, run_epoch, step_function
+from glyphgen.training.loop import TrainConfig, run_epoch
+from glyphgen.training.step import GraphedStep, capturable, step_function
 from tiny_models import tiny_model
 
 REPO = Path(__file__).resolve().parents[1]

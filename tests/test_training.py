@@ -15,10 +15,12 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.io import save_image_set
 from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.params import parse_config
-from glyphgen.training import loop
-from glyphgen.training.checkpoint import load_generator, read_checkpoint
-from glyphgen.training.loop import RESUME_NAME, TrainConfig, code_version, publish, train
-from tiny_models import TINY_OVERRIDES, kmnist_slice, tiny_config
+from glyphgen import io
+from glyphgen.training import checkpoint
+from glyphgen.io import publish
+from glyphgen.training.checkpoint import RESUME_NAME, code_version, load_generator, read_checkpoint
+from glyphgen.training.loop import TrainConfig, train
+from tiny_models import kmnist_slice, tiny_config, tiny_section
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = TrainConfig(device="cpu", log_every=3, sample_count=4)
@@ -145,7 +147,7 @@ def test_changed_training_data_starts_afresh(tmp_path, images, monkeypatch, caps
 
 def test_changed_model_code_starts_afresh(tmp_path, images, monkeypatch, capsys):
     kill_in_epoch_two(monkeypatch, tmp_path, images, "ae")
-    monkeypatch.setattr(loop, "code_version", lambda name: "edited")
+    monkeypatch.setattr(checkpoint, "code_version", lambda name: "edited")
     run(tmp_path, images, "ae", epochs=2)
     assert "changed since the interrupted run (code); starting afresh" in capsys.readouterr().out
 
@@ -196,7 +198,7 @@ def fail_rename(monkeypatch, source: Path, target: Path):
             raise PermissionError(13, "Permission denied", str(to_path))
         real_replace(from_path, to_path)
 
-    monkeypatch.setattr(loop.os, "replace", replace)
+    monkeypatch.setattr(io.os, "replace", replace)
 
 
 def test_a_failing_final_move_keeps_the_old_output_and_the_finished_run(tmp_path, images, monkeypatch):
@@ -236,7 +238,7 @@ def test_bad_train_params_name_the_key():
 
 def write_stage_inputs(root: Path, images, model: str = "gan", sections: dict | None = None, **model_section) -> None:
     save_image_set(root / "data" / "processed" / "kmnist" / "train.npz", images)
-    section = {"preset": "default", "epochs": 1, "batch_size": 32, **TINY_OVERRIDES[model], **model_section}
+    section = {"epochs": 1, "batch_size": 32, **tiny_section(model), **model_section}
     params = {"train": {"device": "cpu", "log_every": 2, "sample_count": 4}, "models": {model: {"kmnist": section}},
               **(sections or {})}
     (root / "params.yaml").write_text(yaml.safe_dump(params))

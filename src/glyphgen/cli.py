@@ -13,7 +13,7 @@ import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path, write_json
-from glyphgen.rendering.grids import save_png, tile, to_uint8
+from glyphgen.grids import save_png, tile, to_uint8
 from glyphgen.timings import TIMINGS_DIR, load_timings, timings_table
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.device import pick_device

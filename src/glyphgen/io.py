@@ -124,3 +124,35 @@ def load_image_set(path: str | Path) -> ImageSet:
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         raise GlyphgenError(f"{path}: unreadable or truncated npz ({exc})") from None
     return ImageSet(images, labels, class_names, extras)
+
+
+def publish(moves: list[tuple[Path, Path]]) -> None:
+    """Rename each finished folder onto its output, all of them or none.
+
+    An old output is renamed aside and deleted only once every new one is in place. When a rename fails (another
+    filesystem, a folder that is not writable), every rename made is undone: the old outputs are back and the
+    finished folders stay where they were, so a re-run can publish them without making them again.
+    """
+    renamed: list[tuple[Path, Path]] = []  # (from, to) of every rename made, to undo them on failure
+    try:
+        for finished, destination in moves:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if destination.exists():
+                shutil.rmtree(set_aside(destination), ignore_errors=True)  # left by a run killed right here
+                os.replace(destination, set_aside(destination))
+                renamed.append((destination, set_aside(destination)))
+            os.replace(finished, destination)
+            renamed.append((finished, destination))
+    except OSError as exc:
+        for source, target in reversed(renamed):
+            os.replace(target, source)
+        raise GlyphgenError(f"{destination}: cannot move the finished run there ({exc.strerror or exc}); it is "
+                            f"kept in {finished.parent}, and re-running the stage publishes it without "
+                            f"training again") from None
+    for _, destination in moves:
+        shutil.rmtree(set_aside(destination), ignore_errors=True)
+
+
+def set_aside(output: Path) -> Path:
+    """Where an old output waits while its replacement moves in."""
+    return output.with_name(f".{output.name}.old")

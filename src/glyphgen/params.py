@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -152,12 +152,11 @@ def _check_fields(config: Any, names: tuple[str, ...], accepts, expected: str) -
 
 @dataclass
 class PipelineParams:
-    """params.yaml:pipeline: the matrices of the per-model stages in dvc.yaml, read too by the stages that
-    gather every model of a data set (the loss curves, the report)."""
+    """params.yaml:pipeline: the data sets and models that dvc.yaml's matrices span (the one list of each), read
+    too by the stages that gather every model of a data set (the loss curves, the report)."""
 
-    datasets: list[str] = field(default_factory=lambda: ["kmnist", "glyphs"])
-    models: list[str] = field(default_factory=lambda: ["ae", "conv_ae", "vae", "aae", "aae_supervised", "aae_semi",
-                                                       "aae_cluster", "gan", "dcgan", "wgan_gp"])
+    datasets: list[str]
+    models: list[str]
 
 
 def load_pipeline(params: Mapping[str, Any]) -> PipelineParams:

@@ -1,21 +1,20 @@
 """Generators by name: the registry that the train, evaluate and render stages look models up in.
 
-Each model lives in its own file, `glyphgen/models/<name>.py`, which sets `MODEL` to its Generator class and
-builds only on `glyphgen.models.shared`. The registry imports that file on demand, so training or loading one
-model imports its own code and nothing of the others' (dvc.yaml's train@<dataset>-<model> depends on exactly
-those files). Adding a model: write `models/<name>.py`, add the name here and a `models.<name>` section to
-params.yaml.
+Each model is one file, `glyphgen/models/<name>.py`, which sets `MODEL` to its Generator class and builds only
+on `glyphgen.models.shared`; its name is the file's. The registry imports that file on demand, so training or
+loading one model imports its own code and nothing of the others' (dvc.yaml's train@<dataset>-<model> depends on
+exactly those files). Adding a model: docs/adding-a-model.md.
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.base import Generator
 
-MODEL_NAMES = ("ae", "conv_ae", "vae", "aae", "aae_supervised", "aae_semi", "aae_cluster", "gan", "dcgan",
-               "wgan_gp")
+MODEL_NAMES = tuple(sorted(path.stem for path in Path(__file__).parent.glob("*.py") if path.stem != "__init__"))
 
 
 def model_class(name: str, where: str = "model") -> type[Generator]:

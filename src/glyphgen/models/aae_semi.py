@@ -1,18 +1,10 @@
 """`aae_semi`: semi-supervised classification with an adversarial autoencoder (Makhzani et al. 2015, section 5).
 
-The encoder outputs a softmax over the classes and a continuous style; one discriminator pushes the softmax to
-one-hot draws of a uniform categorical, another the style to N(0, I). A third phase trains the softmax head by
-cross-entropy on `n_labels` labelled images, drawn from the training split only (class-balanced, seeded by
-`train.seed`): the unlabelled images shape the head through reconstruction and the categorical prior.
-
-Beside it, on the same labelled batches at the same steps, a supervised-only baseline (the same encoder
-network, trained on the labelled images alone, deformed alike), so the evaluate stage shows what the unlabelled
-images added.
-
-Beyond the paper, for a few CPU epochs (numbers in AAESemi's docstring): the labelled images are randomly
-deformed (slanted, turned, stretched, shifted) each time they are seen, and an optional unlabelled phase asks the
-head to give a deformed copy of each unlabelled training image the category it gives the original, where it is
-confident (pseudo-labels, as FixMatch, Sohn et al. 2020; off by default).
+The encoder outputs a softmax over the classes and a style; discriminators push them to a uniform categorical
+and N(0, I), and a third phase trains the head on `n_labels` labelled training images. A supervised-only
+baseline trains beside it on the same labelled batches, so the evaluate stage shows what the unlabelled images
+added. Beyond the paper: labelled images deformed each time they are seen, and an optional pseudo-label phase
+on unlabelled ones (as FixMatch, Sohn et al. 2020).
 """
 
 from __future__ import annotations
@@ -59,12 +51,9 @@ def random_deformation(images: torch.Tensor, strength: float) -> torch.Tensor:
 class AAESemiConfig(StyleCategoryConfig):
     n_labels: int = 1000  # labelled training images (spread evenly over the classes)
     labelled_batch_size: int = 64  # labelled images per supervised step (one per training step)
-    # How far each labelled image is deformed before the head and the baseline see it (random_deformation;
-    # 0 = not at all): a slanted or shifted character is the same character.
-    deformation: float = 1.0
-    # The unlabelled phase: the head's guess on an unlabelled training image, where its softmax is at least
-    # `confidence`, is the target for a deformed copy (`consistency_deformation`), weighted by
-    # `consistency_weight` (0 = no such phase, as the paper; it did not pay at the CPU budget, see AAESemi).
+    deformation: float = 1.0  # of each labelled image (random_deformation): a slanted character is the same one
+    # The unlabelled phase: where the head's softmax on an unlabelled image is at least `confidence`, its guess is
+    # the target for a deformed copy; 0 = no such phase, as the paper.
     consistency_weight: float = 0.0
     consistency_deformation: float = 1.5
     confidence: float = 0.95
@@ -95,45 +84,19 @@ def labelled_subset(labels: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
 
 
 class AAESemi(StyleCategoryAutoencoder):
-    """Default vs reference (the paper's MNIST network as the AAE tutorial sets it: 1000-1000 MLP encoder,
-    decoder and discriminators, a 10-d style, batch 100, Adam 1e-3 with beta1 0.9, prior samples): 512-512
-    networks, a 32-d style, 256-256 discriminators, batch 64, Adam 1e-3 (0.5), 64 labelled images per step,
-    deformed (`deformation`), and samples that draw a category by its share of the training images (the head's
-    verdict) and a style from a 5-component mixture fitted to that category's training styles
-    (`mixture_components`).
-
-    Measured at 2 KMNIST epochs and 6 glyph epochs, 1000 labels, head / baseline / FID (head and baseline on the
-    test split; "stage": the train and evaluate stages of the default run, two threads; the other rows a
-    scratch sweep, one thread, the same judge, 10,000 samples):
-
-    | encoder; labelled images; unlabelled phase | KMNIST | glyphs |
-    |---|---|---|
-    | MLP; as they are; none (previous default, stage) | 64.1% / 66.8% / 228.5 | 72.7% / 73.2% / 219.1 |
-    | MLP; deformed; weight 1 | 73.7% / 73.5% / 226.1 | 76.3% / 79.2% / 211.1 |
-    | MLP; deformed; none (default, stage) | 76.7% / 77.2% / 228.0 | 74.9% / 74.2% / 205.8 |
-    | conv 16-32; deformed; weight 1 | 85.6% / 82.0% / 220.9 | 86.7% / 85.4% / 262.5 |
-    | conv 16-32; deformed; none | 84.7% / 83.5% / 210.9 | 86.2% / 83.0% / 258.3 |
-    | conv 16-32; deformed; none (stage) | 84.0% / 83.7% / 210.8 | |
-
-    As they are, the head and the baseline overfit their 1000 labels within an epoch; deformed, they keep
-    learning, and a conv encoder learns most from them (`encoder_channels: [16, 32]`), but on 2 cores its step
-    costs about twice the MLP's: the KMNIST stage took 113 s against about 60 s, more than `make repro`'s 30
-    minutes hold, and at 1.5 epochs instead of 2 its FID rose to 255.5. With the unlabelled phase the conv head
-    led its baseline by 1.4 points at 1 epoch and 3.6 at 2 (without it, by 1.2 at 2), but it added only a point
-    to the head for a third more CPU time (172 against 129 CPU-s) and 10 of FID, so it is off by default;
-    looser (weight 3, confidence 0.9) it collapsed to 75.8%. 32 labelled images per step lost 3.8 points and
-    24 of FID.
-
-    A 4-d style (an earlier default) leaves the character to the category, but then the decoder has too little
-    to draw from: at 1 KMNIST epoch FID 434 and class entropy 0.40 from prior draws. A 32-d style with the
-    category mixture reached 291 at 1 epoch and 233.6 / 0.906 at 2 (prior draws: 331)."""
+    """Defaults: narrower networks than the paper's, a 32-d style, labelled images deformed each time they are
+    seen (undeformed, 1000 labels are overfitted within an epoch), and samples as aae_cluster's; the conv
+    encoder and the unlabelled phase are options that did not pay at the CPU budget (docs/experiments.md)."""
 
     name = "aae_semi"
     config_class = AAESemiConfig
     presets = {
-        "default": AAESemiConfig(latent_dim=32, mixture_components=5),
+        "default": AAESemiConfig(),
         "reference": AAESemiConfig(hidden=(1000, 1000), latent_dim=10, discriminator_hidden=(1000, 1000), beta1=0.9,
-                                   batch_size=100, labelled_batch_size=100, deformation=0, consistency_weight=0),
+                                   batch_size=100, labelled_batch_size=100, deformation=0, consistency_weight=0,
+                                   mixture_components=0),
+        "tiny": AAESemiConfig(hidden=(32,), latent_dim=4, discriminator_hidden=(16,), n_labels=20,
+                              labelled_batch_size=8, encoder_channels=(4, 8)),  # for tests
     }
     categorical_head = "classes"
 

@@ -33,32 +33,18 @@ class ConvAEConfig:
 
 
 class ConvAE(Autoencoder):
-    """Convolutional autoencoder: two stride-2 convs, a dense code, the mirrored transposed convs, BCE.
+    """Convolutional autoencoder: two stride-2 convs, a dense code, the mirrored transposed convs, BCE on logits.
+    With `denoise` it trains on Gaussian-noised inputs against the clean images.
 
-    With `denoise` it trains on Gaussian-noised inputs against the clean images. The sigmoid output and BCE
-    are computed together as BCE-with-logits (the same loss, numerically stable).
-
-    Default vs reference (a 128-d code, one Gaussian fitted to the codes): a 32-d code and samples from a
-    50-component mixture fitted to the codes (models/shared/code_mixture.py). A 128-d code space is far from
-    Gaussian, and one Gaussian over clustered codes puts draws between the clusters. Measured by
-    benchmarks/quality_vs_time.py on KMNIST (CPU seconds of one thread; FID, class entropy on 10,000 samples):
-    default 122.1 / 0.984 at 30 s, 97.9 / 0.990 at 60 s, 80.8 / 0.992 at 120 s; reference 252.6 / 0.870,
-    242.4 / 0.906, 234.7 / 0.933 (glyphs: 64.6, 48.6, 40.8 against 275.1, 266.3, 264.0). A 16-d code (with 20
-    components) reached 237 / 0.78 in a comparable time.
-
-    Adam at 3e-3, not the recipe's 1e-3, and batches of 64, not 128. Each measured as a one-stage experiment
-    against the default run's stage (FID / class entropy; `dvc exp run -S +models.conv_ae.kmnist.lr=0.001`,
-    and likewise for the other keys): at batch 128, KMNIST 95.7 / 0.991 at 3e-3 against 125.2 / 0.982 at 1e-3,
-    106.0 at 2e-3, 91.7 at 5e-3, 108.9 with a cosine-annealed 3e-3 (`lr_schedule=cosine`) and 94.3 with 48-96
-    channels (about twice the multiply-adds); glyphs 95.4 / 0.988 at 3e-3 against 158.2 / 0.986 at 1e-3.
-    Batch 64 at 3e-3 (`batch_size=64`): KMNIST 88.6 / 0.992, glyphs 78.6 / 0.988, for about 4% more time per
-    epoch on two cores (twice the steps, each about half the work).
+    Defaults: a 32-d code with samples from a mixture fitted to the codes (a 128-d code space is far from
+    Gaussian), and a higher rate at a smaller batch (benchmarks/quality_vs_time.md, docs/experiments.md).
     """
 
     name = "conv_ae"
     config_class = ConvAEConfig
     presets = {"default": ConvAEConfig(),
-               "reference": ConvAEConfig(latent_dim=128, mixture_components=1, lr=1e-3, batch_size=128)}
+               "reference": ConvAEConfig(latent_dim=128, mixture_components=1, lr=1e-3, batch_size=128),
+               "tiny": ConvAEConfig(channels=(4, 8), latent_dim=8, mixture_components=2)}  # for tests
 
     def __init__(self, config: ConvAEConfig, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)

@@ -39,21 +39,11 @@ class VAEConfig:
 
 class VAE(SamplesFromCodeMixture, Generator):
     """Encoder: stride-2 convs with BatchNorm -> dense `hidden` -> (mu, log-variance). Decoder: the mirror.
+    BatchNorm sits in the encoder only, so the decoder computes the same function in training and sampling.
 
-    The sigmoid output and BCE are computed together as BCE-with-logits (same loss, numerically stable).
-    BatchNorm sits in the encoder only, so the decoder computes the same function in training and when
-    sampling (no running statistics to drift between the two).
-
-    Default vs reference (2-d latent, dense 16, KL weight 1, batch 128, samples from the prior): a 16-d latent
-    behind a dense 128 layer (`latent_dim: 2` for the latent-space picture), lr 2e-3, batch 32, as many
-    32-64-64 conv levels as keep a 7 x 7 map or larger, a KL weight of 0.25 (sharper reconstructions; the prior
-    is no longer what samples come from), and samples from a 50-component mixture fitted to the training
-    images' posterior means (models/shared/code_mixture.py): prior draws land in the holes between the codes
-    of real glyphs and decode to blurry blends. Measured by benchmarks/quality_vs_time.py on KMNIST (CPU
-    seconds of one thread; FID, class entropy on 10,000 samples): default 243.6 / 0.930 at 30 s, 208.0 / 0.957
-    at 60 s, 163.3 / 0.976 at 120 s; reference 496.7 / 0.347,
-    480.6 / 0.419, 459.2 / 0.480. In the same harness, KL weight 1 with the
-    mixture reached about 240 / 0.8 at 4,000 steps where 0.25 reached 183 / 0.89.
+    Defaults: a 16-d latent at KL weight 0.25 for sharper reconstructions, and samples from a mixture fitted to
+    the posterior means, since prior draws land between the codes of real glyphs and decode to blends
+    (benchmarks/quality_vs_time.md).
     """
 
     name = "vae"
@@ -62,6 +52,7 @@ class VAE(SamplesFromCodeMixture, Generator):
         "default": VAEConfig(),
         "reference": VAEConfig(channels=(32, 64), levels=2, hidden=16, latent_dim=2, kl_weight=1.0,
                                mixture_components=0, lr=1e-3, batch_size=128),
+        "tiny": VAEConfig(channels=(4, 8, 8), hidden=8, mixture_components=2),  # for tests
     }
     has_encoder = True
 

@@ -37,8 +37,7 @@ def plot_loss_curves(live_dir: str | Path, path: str | Path, title: str) -> None
     rows = math.ceil(len(series) / columns)
     width, height = 4 * columns, 2.8 * rows
     figure = Figure(figsize=(width, height))
-    # Fixed margins in inches (title above, step labels below) instead of tight_layout, which measured every
-    # tick label and took 0.7 of the render stage's 3.9 s (cProfile of `stages/render.py glyphs aae_semi`).
+    # Fixed margins in inches instead of tight_layout, which measures every tick label and is slow.
     margins = {"left": 0.55 / width, "right": 1 - 0.2 / width, "top": 1 - 0.8 / height, "bottom": 0.45 / height}
     axes = figure.subplots(rows, columns, squeeze=False, gridspec_kw={**margins, "hspace": 0.55, "wspace": 0.3})
     for ax, (name, (steps, values)) in zip(axes.flat, series.items()):

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from glyphgen.io import atomic_path
 from glyphgen.models.shared.adversarial import AdversarialGenerator
-from glyphgen.rendering.grids import to_uint8
+from glyphgen.grids import to_uint8
 
 REAL, GENERATED = (40, 190, 70), (220, 50, 50)
 BACKGROUND, TEXT = (40, 40, 40), (235, 235, 235)

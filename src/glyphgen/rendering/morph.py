@@ -10,7 +10,7 @@ from PIL import Image
 
 from glyphgen.io import atomic_path
 from glyphgen.models.shared.base import Generator
-from glyphgen.rendering.grids import to_uint8
+from glyphgen.grids import to_uint8
 
 
 @torch.no_grad()

@@ -11,7 +11,7 @@ import torch
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.style_transfer import style_in_categories
 from glyphgen.params import check_range
-from glyphgen.rendering.grids import tile, to_uint8
+from glyphgen.grids import tile, to_uint8
 
 
 @dataclass
@@ -58,7 +58,7 @@ def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor 
     """Decode a steps x steps grid over a 2-D latent space.
 
     With an encoder the grid spans the 2nd to 98th percentile of the encoded test images on each axis (plain
-    autoencoders do not put their codes anywhere in particular); otherwise it spans the 5%-95% quantiles of
+    autoencoders do not put their codes anywhere in particular); otherwise it spans the 0.05 to 0.95 quantiles of
     the N(0, 1) prior the generator draws from.
     """
     if generator.latent_dim != 2:

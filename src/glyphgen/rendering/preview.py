@@ -3,13 +3,14 @@ few fonts), so a reader sees what the models learn before any of them is shown."
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from glyphgen.io import ImageSet
 from glyphgen.params import check_range
-from glyphgen.rendering.grids import tile
+from glyphgen.grids import BACKGROUND, tile
 
 
 @dataclass
@@ -45,9 +46,19 @@ def preview_rows(image_set: ImageSet, columns: int, seed: int) -> list[np.ndarra
 
 
 def data_preview(image_set: ImageSet, columns: int, seed: int) -> np.ndarray:
-    """uint8 grid of one row per class and `columns` images per row (black where a class has fewer)."""
-    side = image_set.image_size
-    tiles = np.zeros((len(image_set.class_names) * columns, side, side), dtype=np.uint8)
+    """uint8 picture of one row per class and `columns` images per row (black where a class has fewer). Many
+    classes (52 letters) would make a strip too tall to read at page width, so the rows are laid out in about
+    as many side-by-side blocks as keep the picture near square."""
+    side, classes = image_set.image_size, len(image_set.class_names)
+    tiles = np.zeros((classes * columns, side, side), dtype=np.uint8)
     for row, indices in enumerate(preview_rows(image_set, columns, seed)):
         tiles[row * columns : row * columns + len(indices)] = image_set.images[indices]
-    return tile(tiles, columns)
+    blocks = max(1, round(math.sqrt(classes / columns)))
+    rows_per_block = math.ceil(classes / blocks)
+    pictures = [tile(tiles[start * columns : (start + rows_per_block) * columns], columns)
+                for start in range(0, classes, rows_per_block)]
+    height = max(picture.shape[0] for picture in pictures)
+    gap = np.full((height, side // 2), BACKGROUND, dtype=np.uint8)
+    padded = [np.pad(picture, ((0, height - picture.shape[0]), (0, 0)), constant_values=BACKGROUND)
+              for picture in pictures]
+    return np.hstack([part for picture in padded for part in (gap, picture)][1:])

@@ -24,19 +24,16 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
-# On the CPU a model with a conv wider than this keeps NCHW: oneDNN's NHWC kernels lost there (one thread, batch
-# 64, forward + backward: dcgan reference's 256 -> 512 5x5 conv on a 4 x 4 map 0.49 s NHWC, 0.36 s NCHW; its
-# whole step 3.45 s against 2.77 s), while up to 64 channels NHWC won (see place).
+# On the CPU a model with a conv wider than this keeps NCHW, where oneDNN's NHWC kernels lost (benchmarks/RESULTS.md).
 WIDEST_CHANNELS_LAST_CONV_ON_CPU = 256
 
 
 def place(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """Move a network to `device` with its conv weights channels-last (NHWC).
 
-    oneDNN's CPU convolutions run faster in NHWC than NCHW (measured on 2 cores at 64 px: training 1.0-1.5x by
-    `benchmarks/train_throughput.py [--contiguous]`, `stages/evaluate.py glyphs dcgan` 48 s -> 35 s), and CUDA's
-    bf16 convs prefer it too; but not the CPU's widest convs (WIDEST_CHANNELS_LAST_CONV_ON_CPU). The choice is
-    the whole model's, since a conv computes channels-last whenever its input or its weight is.
+    oneDNN's CPU convolutions and CUDA's bf16 ones run faster in NHWC (benchmarks/train_throughput.py), but not
+    the CPU's widest convs. The choice is the whole model's: a conv computes channels-last whenever its input or
+    its weight is.
     Only 4-d tensors change layout, so MLPs are unaffected; inputs follow the weights' layout on their own.
     """
     widest = max((layer.out_channels for layer in module.modules() if isinstance(layer, torch.nn.modules.conv._ConvNd)),

@@ -1,16 +1,9 @@
 """Data-parallel training over processes that torchrun starts: one per GPU (NCCL), or several on a CPU (gloo).
 
-Every rank builds the same model from the shared seed and takes its shard of each global batch of the epoch's
-permutation, which every rank draws from the same seed; before each optimiser step the ranks average their
-gradients, so every rank takes the step of the whole global batch and the weights stay identical on all of
-them. That is what DistributedDataParallel computes; it is done here with a pre-step hook on each optimiser
-instead of DDP's module wrapper, because a model's `train_step` calls its networks several times a step with
-two optimisers (a GAN's discriminator on real, then on generated images, then through the generator's loss),
-where DDP expects one forward and one backward per step. A GAN's weight average is then updated from the same
-weights on every rank. Only rank 0 logs, samples and writes checkpoints.
-
-Noise and dropout are drawn from a seed per rank, so the ranks do not all draw the same noise: a run is
-deterministic for a fixed world size, and a checkpoint keeps every rank's random state for resuming.
+Each rank takes its shard of every global batch, and the ranks average their gradients in a pre-step hook on
+each optimiser: DistributedDataParallel's computation, without its module wrapper, which expects one forward and
+one backward a step where a GAN's step calls its networks several times. Each rank draws its own noise, so a run
+is deterministic for a fixed world size. Only rank 0 logs, samples and writes.
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.params import get_section, parse_config
 from glyphgen.training.schedule import LrSchedule
 
-DATASETS = ("kmnist", "glyphs")
-
 
 @dataclass
 class Budget:
@@ -34,7 +32,6 @@ def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[A
     """
     where = f"params.yaml:models.{model}.{dataset}"
     check_names(get_section(params, "models"), MODEL_NAMES, "params.yaml:models", "model")
-    check_names(get_section(params, f"models.{model}"), DATASETS, f"params.yaml:models.{model}", "data set")
     section = get_section(params, f"models.{model}.{dataset}")
     if not isinstance(section, Mapping):
         raise GlyphgenError(f"{where}: expected a mapping of preset, epochs, train_images and overrides")
@@ -45,7 +42,8 @@ def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[A
 
 
 def check_names(section: Any, names: tuple[str, ...], where: str, kind: str) -> None:
-    """A misspelled model or data set (`models.vea`) would otherwise be a section no run reads."""
+    """A misspelled model (`models.vea`) would otherwise be a section no run reads. (A misspelled data set leaves
+    the real one's section missing, which get_section names.)"""
     if not isinstance(section, Mapping):
         raise GlyphgenError(f"{where}: expected a mapping of {kind} names, got {section!r}")
     unknown = [name for name in section if name not in names]

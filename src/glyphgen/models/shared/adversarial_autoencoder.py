@@ -1,11 +1,8 @@
-"""What the adversarial autoencoders share (Makhzani et al. 2015): `aae` (a Gaussian code), and the family of
-sections 5-6 whose code is a style plus a category: `aae_supervised` (the class is given), `aae_semi` (a
-categorical head, partly supervised) and `aae_cluster` (a categorical head, no labels).
+"""What the adversarial autoencoders share (Makhzani et al. 2015): `aae` (a Gaussian code) and the family whose
+code is a style plus a category (`aae_supervised`, `aae_semi`, `aae_cluster`).
 
-An MLP encoder and decoder (LeakyReLU 0.2), discriminators on codes (logits), and the two phases of a step:
-(1) reconstruction: the autoencoder minimises the reconstruction loss plus the adversarial loss of its codes
-fooling every discriminator; (2) regularisation: each discriminator learns draws of its prior (real) from
-encoded codes (fake). Each phase returns its losses and each discriminator's accuracy, named by its role.
+A step has two phases: (1) the autoencoder minimises the reconstruction loss plus how badly its codes fail to
+fool every discriminator; (2) each discriminator learns prior draws (real) from encoded codes (fake).
 """
 
 from __future__ import annotations
@@ -53,8 +50,7 @@ class AdversarialAutoencoder(Generator):
     def __init__(self, config, image_size: int, num_classes: int, code_outputs: int, decoder_inputs: int) -> None:
         super().__init__(config, image_size, num_classes)
         self.encoder = self.build_encoder(code_outputs)
-        # An MLP decoder as the paper's: in scratch runs a conv decoder (conv_ae's) drew worse samples per CPU-second
-        # (KMNIST aae FID 298 against about 200 at 120 s; aae_supervised 451 against 363 at 80 s).
+        # An MLP decoder as the paper's: a conv decoder drew worse samples per CPU-second (docs/experiments.md).
         pixels = image_size * image_size
         output = nn.Tanh() if config.reconstruction == "tanh_mse" else None  # BCE takes the logits
         self.decoder = nn.Sequential(
@@ -98,10 +94,10 @@ class AdversarialAutoencoder(Generator):
         accuracy = discriminator_accuracy(real_logits, fake_logits)
         return {f"{role}discriminator": loss.detach(), **{role + name: value for name, value in accuracy.items()}}
 
-    def reconstruction_loss(self, outputs: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    def reconstruction_loss(self, outputs: torch.Tensor, images: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         if self.config.reconstruction == "tanh_mse":
-            return F.mse_loss(outputs, to_tanh_range(images))
-        return F.binary_cross_entropy_with_logits(outputs, images)
+            return F.mse_loss(outputs, to_tanh_range(images), reduction=reduction)
+        return F.binary_cross_entropy_with_logits(outputs, images, reduction=reduction)
 
     def decode(self, codes):
         outputs = self.decoder(codes)
@@ -112,15 +108,11 @@ class AdversarialAutoencoder(Generator):
 class StyleCategoryConfig(AdversarialAutoencoderConfig):
     # Stride-2 3x3 conv layers (ReLU) before the encoder's MLP; none: an MLP encoder as `aae`'s.
     encoder_channels: tuple[int, ...] = ()
-    # The style discriminator also reads the category (given or inferred), and its prior draws are paired with
-    # the batch's own categories: it then pushes each category's styles to N(0, I), not only their mixture, so
-    # the style cannot carry the character and the decoder must take it from the category. False: the paper's
-    # discriminator on the style alone.
+    # The style discriminator also reads the category, so each category's styles are pushed to N(0, I) and the
+    # style cannot carry the character. False: the paper's discriminator on the style alone.
     style_given_category: bool = False
-    # Samples draw a category by its share of the training images and a style from a Gaussian mixture of this
-    # many components fitted to the styles of that category's training images (models/shared/code_mixture.py);
-    # 0 = a uniform category and a prior style, as the paper samples.
-    mixture_components: int = 0
+    # Components of each category's style mixture that samples draw from; 0 = prior styles, as the paper samples.
+    mixture_components: int = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()

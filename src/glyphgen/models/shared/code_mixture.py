@@ -1,14 +1,9 @@
 """A Gaussian mixture fitted to an encoder's codes after training: what ae, conv_ae, vae and aae sample from,
 and per category what the adversarial autoencoder family draws its styles from.
 
-A plain autoencoder has no prior, and a VAE's aggregate posterior never fills N(0, I) in a few CPU minutes:
-prior draws land in the holes between the codes of real glyphs and decode to blurry blends. A mixture fitted
-once, after training, to the codes of the training images ("ex-post density estimation", Ghosh et al. 2020,
-"From Variational to Deterministic Autoencoders") puts samples where glyphs are. One component is a single
-Gaussian fit.
-
-The fit is scikit-learn's GaussianMixture; its result is kept in buffers, so it travels in the checkpoint's
-state_dict and sampling needs nothing but torch.
+Prior draws land between the codes of real glyphs and decode to blends; a mixture fitted to the training codes
+("ex-post density estimation", Ghosh et al. 2020) puts samples where glyphs are. The fit (scikit-learn) is kept
+in buffers, so it travels in the state_dict and sampling needs only torch.
 """
 
 from __future__ import annotations
@@ -23,9 +18,7 @@ from glyphgen.models.shared.blocks import prior_noise
 
 # Added to every covariance's diagonal: keeps collapsed code dimensions invertible.
 RIDGE = 1e-4
-# EM stops when the mean log-likelihood gains less than this a step (scikit-learn's default is 0.001): on the
-# default run's KMNIST codes 10-24 iterations instead of 29-56, a 10,000-code fit 2.3-4x faster, and FID within
-# 1.6 of the longer fit (benchmarks/mixture_fit.py).
+# Looser than scikit-learn's 0.001: far fewer EM steps for about the same samples (benchmarks/mixture_fit.py).
 FIT_TOLERANCE = 1e-2
 
 
@@ -49,14 +42,12 @@ class CodeMixture(nn.Module):
             self.weights[0], self.means[0] = 1.0, codes[0]
             self.scale_tril[0] = torch.eye(len(codes[0])) * RIDGE ** 0.5
             return 0
-        # Imported here, not at the top: scikit-learn (and SciPy beneath it) takes about a second to import, and
-        # the evaluate and render stages load models without fitting them.
+        # Imported here: the evaluate and render stages load models without fitting them, and skip its import.
         from sklearn.mixture import GaussianMixture
         from threadpoolctl import threadpool_limits
 
         mixture = GaussianMixture(components, covariance_type="full", reg_covar=RIDGE, tol=tol, random_state=seed)
-        # One BLAS/OpenMP thread: these matrices are small, and on a busy 2-core machine spinning threads made
-        # a 10,000-code fit 5x slower (17.6 s against 3.5 s).
+        # One BLAS thread: the matrices are small, and on a busy machine spinning threads slowed the fit.
         with threadpool_limits(1):
             mixture.fit(codes.double().cpu().numpy())
         self.weights[:components] = torch.from_numpy(mixture.weights_)
@@ -67,9 +58,7 @@ class CodeMixture(nn.Module):
     def component_log_probs(self, codes: torch.Tensor) -> torch.Tensor:
         """N x components: log(weight x density) of each component at each of the N x dim codes; an unused
         component (weight 0) gives -inf."""
-        # The Gaussian log-density written out, not torch.distributions.MultivariateNormal: its constructor calls
-        # torch.broadcast_shapes, which imports SymPy (0.85 s of the 9.7 s of `python -m cProfile
-        # stages/evaluate.py kmnist aae_supervised`).
+        # Written out: torch.distributions.MultivariateNormal's constructor imports SymPy, slow to import.
         offsets = (codes[:, None, :] - self.means).permute(1, 2, 0)  # components x dim x N
         whitened = torch.linalg.solve_triangular(self.scale_tril, offsets, upper=False)
         log_det = self.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)

@@ -1,20 +1,9 @@
-"""One style drawn in every category, for the models whose code is a style and a category (the alphabet, and the
-rows of classes.png).
+"""One style drawn in every category (the alphabet, the rows of classes.png) for the style-and-category models.
 
-The paper's style is free of the character, so it is decoded beside any class as it is. At the CPU budgets the
-encoder of `aae_supervised` has not learnt that: its style still says which character it came from, and decoded
-beside another class it draws its own character again. A model that fitted a mixture of styles per category
-(`CategoryCodeMixture`) shows where each character's styles lie, and its components where the character's forms
-lie (a KMNIST class holds several unlike kana forms). A style's offset from the component it belongs to is what
-is left once the form is taken out; added to another category's heaviest component (its commonest form), it draws
-that category in the style (latent vector arithmetic). The style's own category is the one whose mixture makes it
-most likely.
-
-Measured by the evaluate stage's transfer_accuracy (the judge's accuracy on the alphabets of 1,000 KMNIST or 48
-glyph test images) on the aae_supervised models of the 2026-11-27 default run: 66.5% on KMNIST with the offset
-taken from the style's component, 33.3% with it taken from its class's mean; on glyphs, whose classes hold one
-form each, 82.1% and 83.4%.
-Models without the mixtures keep the paper's way.
+At the CPU budgets the style still says which character it came from. With a mixture of styles per category,
+a style's offset from its own component (the character's form) is moved onto each category's heaviest
+component, its commonest form. A style's own category is the one whose mixture makes it most likely. The
+evaluate stage's transfer_accuracy measures it (reports/metrics.md).
 """
 
 from __future__ import annotations

@@ -17,8 +17,11 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return images.reshape(images.shape[0], images.shape[-2], images.shape[-1])
 
 
-def tile(images: np.ndarray, columns: int, padding: int = 2, background: int = 40) -> np.ndarray:
-    """Lay uint8 N x H x W images out row by row on a dark grey canvas (grey, so black glyph borders show)."""
+BACKGROUND = 40  # dark grey, so black glyph borders show
+
+
+def tile(images: np.ndarray, columns: int, padding: int = 2, background: int = BACKGROUND) -> np.ndarray:
+    """Lay uint8 N x H x W images out row by row on a dark grey canvas."""
     count, height, width = images.shape
     columns = max(1, min(columns, count))
     rows = -(-count // columns)
