@@ -7,10 +7,9 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.judges import judge_names
 from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, ReferenceStats, Splits, score_generator
 from glyphgen.io import write_json
-from glyphgen.params import get_section, load_params, parse_config
+from glyphgen.params import get_section, load_judge_names, load_params, parse_config
 from glyphgen.stage import run_stage
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.device import pick_device
@@ -20,7 +19,7 @@ def main() -> None:
     dataset, model_name = sys.argv[1], sys.argv[2]
     params = load_params()
     config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
-    names = judge_names(params)
+    names = load_judge_names(params)
     torch.set_grad_enabled(False)
     splits = Splits.load(f"data/processed/{dataset}")
     panel = Panel.load(f"models/{dataset}/judges", names, splits.image_size)

@@ -9,11 +9,10 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.judges import judge_names
 from glyphgen.evaluation.sanity import check, degraded_scores
 from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, Splits
 from glyphgen.io import write_json
-from glyphgen.params import get_section, load_params, parse_config
+from glyphgen.params import get_section, load_judge_names, load_params, parse_config
 from glyphgen.stage import run_stage
 
 
@@ -23,7 +22,7 @@ def main() -> None:
     config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
     torch.set_grad_enabled(False)
     splits = Splits.load(f"data/processed/{dataset}")
-    panel = Panel.load(f"models/{dataset}/judges", judge_names(params), splits.image_size)
+    panel = Panel.load(f"models/{dataset}/judges", load_judge_names(params), splits.image_size)
 
     rows = degraded_scores(panel, splits, config)
     passes = check(rows)

@@ -3,9 +3,8 @@
 Usage: python stages/report.py
 """
 
-from glyphgen.evaluation.judges import judge_names
 from glyphgen.io import atomic_path
-from glyphgen.params import load_params, load_pipeline
+from glyphgen.params import load_judge_names, load_params, load_pipeline
 from glyphgen.rendering.report import html_page, markdown_report, metrics_table, read_sanity
 from glyphgen.stage import run_stage
 
@@ -14,7 +13,7 @@ PAGE = "reports/index.html"
 
 def main() -> None:
     params = load_params()
-    pipeline, judges = load_pipeline(params), judge_names(params)
+    pipeline, judges = load_pipeline(params), load_judge_names(params)
     table = metrics_table("metrics", pipeline.datasets, pipeline.models, judges)
     sanity = {dataset: read_sanity("metrics", dataset) for dataset in pipeline.datasets}
     page = html_page(table, sanity, "reports/renders", PAGE, pipeline.models, judges)

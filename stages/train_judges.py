@@ -11,11 +11,11 @@ import time
 import numpy as np
 
 from glyphgen.evaluation.judges import (
-    CHECKPOINT_NAME, FEATURES_NAME, JudgeConfig, accuracy, image_tensor, judge_names, predict, save_judge, train_judge,
+    CHECKPOINT_NAME, FEATURES_NAME, JudgeConfig, accuracy, image_tensor, predict, save_judge, train_judge,
 )
 from glyphgen.evaluation.scorecard import JudgeFeatures
 from glyphgen.io import load_image_set, write_json
-from glyphgen.params import get_section, load_params, parse_config
+from glyphgen.params import get_section, load_judge_names, load_params, parse_config
 from glyphgen.stage import run_stage
 from glyphgen.training.device import pick_device
 
@@ -32,7 +32,7 @@ def judge_config(params: dict, name: str, dataset: str) -> JudgeConfig:
 def main() -> dict[str, float]:
     dataset = sys.argv[1]
     params = load_params()
-    names = judge_names(params)
+    names = load_judge_names(params)
     configs = {name: judge_config(params, name, dataset) for name in names}
     device = pick_device(get_section(params, "train_judges.device"))
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")

@@ -159,5 +159,13 @@ class PipelineParams:
     models: list[str]
 
 
+def load_judge_names(params: Mapping[str, Any]) -> list[str]:
+    """The judges every data set trains and every scorecard holds: params.yaml's train_judges.judges, in order."""
+    names = list(get_section(params, "train_judges.judges") or {})
+    if not names:
+        raise GlyphgenError("params.yaml:train_judges.judges: expected at least one judge")
+    return names
+
+
 def load_pipeline(params: Mapping[str, Any]) -> PipelineParams:
     return parse_config(PipelineParams, get_section(params, "pipeline"), "params.yaml:pipeline")

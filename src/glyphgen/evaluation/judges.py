@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -26,7 +25,7 @@ from torch import nn
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import ImageSet, atomic_path
-from glyphgen.params import check_non_negative, check_positive, get_section
+from glyphgen.params import check_non_negative, check_positive
 from glyphgen.training.batches import DeviceImages
 from glyphgen.training.device import place, seed_everything
 
@@ -117,19 +116,15 @@ class PixelMLP(Judge):
         super().__init__(num_classes, body, head_dropout=0.2)
 
 
-# The registry: params.yaml's `judges` section names which of these each data set trains, with their schedules.
+# The registry: params.yaml's train_judges.judges names which of these each data set trains, with their schedules.
 ARCHITECTURES: dict[str, type[Judge]] = {"cnn": PooledCNN, "strided_cnn": StridedCNN, "mlp": PixelMLP}
 
 
-def judge_names(params: Mapping[str, Any]) -> list[str]:
-    """The judges every data set trains and every card holds: params.yaml's train_judges.judges, in its order."""
-    names = list(get_section(params, "train_judges.judges") or {})
-    unknown = [name for name in names if name not in ARCHITECTURES]
-    if unknown or not names:
-        raise GlyphgenError(f"params.yaml:train_judges.judges: unknown judge {unknown[0]!r} (expected some of: "
-                            f"{', '.join(ARCHITECTURES)})" if unknown else
-                            "params.yaml:train_judges.judges: expected at least one judge")
-    return names
+def architecture(name: str) -> type[Judge]:
+    if name not in ARCHITECTURES:
+        raise GlyphgenError(f"params.yaml:train_judges.judges: unknown judge {name!r} (expected some of: "
+                            f"{', '.join(ARCHITECTURES)})")
+    return ARCHITECTURES[name]
 
 
 def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> torch.Tensor:
@@ -146,7 +141,7 @@ def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> to
 def train_judge(name: str, train_set: ImageSet, config: JudgeConfig, device: torch.device) -> Judge:
     generator = seed_everything(config.seed)
     data = DeviceImages.from_image_set(train_set, device)
-    model = place(ARCHITECTURES[name](len(train_set.class_names)), device)
+    model = place(architecture(name)(len(train_set.class_names)), device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=data.steps_per_epoch(config.batch_size))
@@ -211,8 +206,7 @@ def load_judge(path: str | Path, image_size: int | None = None) -> Judge:
     if image_size is not None and checkpoint["image_size"] != image_size:
         raise GlyphgenError(f"{path}: judge was trained on {checkpoint['image_size']}px images, got {image_size}px")
     if checkpoint.get("judge") not in ARCHITECTURES:
-        raise GlyphgenError(f"{path}: unknown judge {checkpoint.get('judge')!r} (expected one of: "
-                            f"{', '.join(ARCHITECTURES)})")
+        raise GlyphgenError(f"{path}: not a judge checkpoint (re-run the train_judges stage)")
     model = ARCHITECTURES[checkpoint["judge"]](checkpoint["num_classes"])
     model.load_state_dict(checkpoint["state_dict"])
     return place(model, torch.device("cpu")).eval()
