@@ -1,5 +1,2 @@
-"""The one exception type the pipeline raises for bad input: its message is the whole user-facing error."""
-
-
 class GlyphgenError(Exception):
-    """Bad input or configuration. The message is one line naming the file or parameter and what was expected."""
+    """The one error for bad input: its one-line message, naming the file or parameter, is all the user sees."""

@@ -21,7 +21,6 @@ BACKGROUND = 40  # dark grey, so black glyph borders show
 
 
 def tile(images: np.ndarray, columns: int, padding: int = 2, background: int = BACKGROUND) -> np.ndarray:
-    """Lay uint8 N x H x W images out row by row on a dark grey canvas."""
     count, height, width = images.shape
     columns = max(1, min(columns, count))
     rows = -(-count // columns)
@@ -36,7 +35,6 @@ def tile(images: np.ndarray, columns: int, padding: int = 2, background: int = B
 
 
 def save_png(path: str | Path, picture: np.ndarray, scale: int = 1) -> None:
-    """Write a uint8 grey picture atomically, optionally enlarged with crisp (nearest) pixels."""
     image = Image.fromarray(picture, mode="L")
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)

@@ -1,8 +1,5 @@
-"""Load params.yaml and turn each section into a typed dataclass.
-
-Unknown or mistyped keys fail loudly, naming the key, so a typo in `dvc exp run -S` cannot silently train
-with defaults.
-"""
+"""params.yaml as typed dataclasses: unknown or mistyped keys fail, so a typo in `dvc exp run -S` cannot
+silently train with defaults."""
 
 from __future__ import annotations
 
@@ -20,7 +17,6 @@ from glyphgen.errors import GlyphgenError
 T = TypeVar("T")
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
-# The top-level sections of params.yaml: one per stage, plus `pipeline` (the matrices) and `models` (one per run).
 SECTIONS = ("pipeline", "fetch_kmnist", "render_glyphs", "convert_glyphs", "augment_glyphs", "split", "train", "models",
             "train_judges", "evaluate", "render", "preview")
 
@@ -44,7 +40,6 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> dict[str, Any]:
 
 
 def get_section(params: Mapping[str, Any], dotted_name: str, where: str = str(DEFAULT_PARAMS_FILE)) -> Any:
-    """Return params['a']['b'] for 'a.b', with an error naming the missing key."""
     node: Any = params
     for depth, key in enumerate(dotted_name.split(".")):
         if not isinstance(node, Mapping) or key not in node:
@@ -55,11 +50,6 @@ def get_section(params: Mapping[str, Any], dotted_name: str, where: str = str(DE
 
 
 def parse_config(cls: type[T], raw: Mapping[str, Any] | None, where: str) -> T:
-    """Build dataclass `cls` from `raw`, checking every key and value type.
-
-    `where` names the section in messages, e.g. "params.yaml:split". Missing keys take the dataclass default;
-    nested dataclass fields are parsed recursively.
-    """
     raw = {} if raw is None else raw
     if not isinstance(raw, Mapping):
         raise GlyphgenError(f"{where}: expected a mapping, got {type(raw).__name__}")
@@ -119,14 +109,11 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
 
 
 def check_range(value: float, low: float, high: float, where: str) -> None:
-    """Raise the standard one-line error when `value` lies outside [low, high]."""
     if not low <= value <= high:
         raise GlyphgenError(f"{where}: expected a value in [{low}, {high}], got {value!r}")
 
 
-# For a config dataclass's __post_init__: values of the right type that still make no sense (a 0-d latent, a
-# negative learning rate). They raise ValueError naming the field; parse_config prefixes the section, e.g.
-# "params.yaml:models.vae.kmnist: latent_dim: expected a value > 0, got 0". A list is checked item by item.
+# For __post_init__: values of the right type that make no sense. parse_config prefixes the section.
 
 def check_positive(config: Any, *names: str) -> None:
     _check_fields(config, names, lambda value: value > 0, "a value > 0")
@@ -137,7 +124,7 @@ def check_non_negative(config: Any, *names: str) -> None:
 
 
 def check_fraction(config: Any, *names: str) -> None:
-    """Rates and probabilities below 1 (a dropout of 1 drops everything; Adam's beta1 = 1 divides by 0)."""
+    """Below 1: Adam's beta1 = 1 divides by 0."""
     _check_fields(config, names, lambda value: 0 <= value < 1, "a value in [0, 1)")
 
 
@@ -152,10 +139,7 @@ def _check_fields(config: Any, names: tuple[str, ...], accepts, expected: str) -
 
 @dataclass
 class PipelineParams:
-    """params.yaml:pipeline: the data sets and models that dvc.yaml's matrices span (the one list of each), read
-    too by the stages that gather every model of a data set (the loss curves, the report)."""
-
-    datasets: list[str]
+    datasets: list[str]  # the one list that dvc.yaml's matrices span
     models: list[str]
 
 

@@ -1,6 +1,4 @@
-"""What every stage script shares: one-line errors and a non-zero exit instead of a traceback for bad input, the
-stage's own wall time (and any figures its `main` returns, e.g. the training loop's seconds) for
-`python -m glyphgen timings`, and a memory allocator that keeps freed memory."""
+"""What every stage script shares: a one-line error instead of a traceback, and its timing record."""
 
 from __future__ import annotations
 
@@ -17,12 +15,8 @@ from glyphgen.timings import StageTiming, record_timing
 
 
 def keep_freed_memory() -> None:
-    """Let glibc's malloc reuse freed memory instead of handing every large block back to the kernel.
-
-    By default a block over 32 MiB (a batch of activations at 64 px, a distance matrix) is mapped fresh on
-    every allocation and unmapped when freed, and the kernel zero-fills each new page: judging 2,000 glyphs
-    spent more time in those page faults (system time) than in the convolutions. No-op outside glibc.
-    """
+    """By default glibc maps each large block fresh and the kernel zero-fills every page: judging spent more
+    time in those page faults than in the convolutions."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
@@ -39,7 +33,7 @@ def run_stage(main: Callable[[], Mapping[str, float] | None]) -> None:
     except GlyphgenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
-    stage = os.environ.get("DVC_STAGE")  # set by DVC for each command it runs
+    stage = os.environ.get("DVC_STAGE")
     if stage:
         cpu = os.times()
         record_timing(StageTiming(stage, time.time() - psutil.Process().create_time(), cpu.user, cpu.system,

@@ -1,9 +1,5 @@
-"""Where the time of a pipeline run goes: each stage records its own wall time, and one table sums them up.
-
-Every stage run by DVC writes timings/<stage>.json (git-ignored and no DVC output, so recording never changes
-what DVC caches). A stage DVC skipped keeps its last measurement; the table marks it as skipped, so the table
-always shows the cost of the whole pipeline and which part of it this run paid.
-"""
+"""Where a pipeline run's time goes. timings/ is no DVC output, so recording never changes what DVC caches; a
+skipped stage keeps its last measurement, so the table always shows the whole pipeline's cost."""
 
 from __future__ import annotations
 
@@ -21,7 +17,7 @@ TIMINGS_DIR = Path("timings")
 @dataclass
 class StageTiming:
     stage: str  # DVC's name, e.g. evaluate@kmnist-vae
-    seconds: float  # wall time from process start (imports included) to the end of the stage's work
+    seconds: float  # wall time from process start, imports included
     user_seconds: float
     system_seconds: float
     finished: float  # Unix time
@@ -29,7 +25,6 @@ class StageTiming:
 
     @property
     def kind(self) -> str:
-        """The stage without its matrix item: train@kmnist-vae -> train."""
         return self.stage.split("@")[0]
 
 
@@ -39,14 +34,12 @@ def record_timing(timing: StageTiming, timings_dir: str | Path = TIMINGS_DIR) ->
 
 
 def load_timings(timings_dir: str | Path = TIMINGS_DIR) -> list[StageTiming]:
-    """Every recorded stage, in the order they finished."""
     timings = [StageTiming(**json.loads(path.read_text(encoding="utf-8"))) for path in Path(timings_dir).glob("*.json")]
     return sorted(timings, key=lambda timing: timing.finished)
 
 
 def timings_table(timings: list[StageTiming], since: float | None = None) -> str:
-    """Markdown: one row per stage (its last measurement; 'skipped' when it finished before `since`, the start
-    of this run), then the total of each kind of stage and its share of the whole pipeline."""
+    """`since`: the start of this run; stages that finished before were skipped."""
     if not timings:
         return "No stage timings recorded yet (timings/ is written by stages that `dvc repro` runs).\n"
     total = sum(timing.seconds for timing in timings)

@@ -1,9 +1,5 @@
-"""Augment glyphs with Augmentor's operations, applied to in-memory PIL images.
-
-Every output image draws its randomness from its own seed, derived from (seed, index), so the bytes are the
-same whatever the number of worker processes. Output image i comes from source glyph i mod the number of
-glyphs, so every glyph gets the same share of augmentations.
-"""
+"""Augment glyphs with Augmentor's operations. Each output image has its own seed, derived from (seed, index), so
+the bytes are the same whatever the number of workers."""
 
 from __future__ import annotations
 
@@ -76,7 +72,6 @@ class AugmentConfig:
 
 
 def build_operations(config: AugmentConfig) -> list[Operation]:
-    """The Augmentor pipeline, in the order the operations apply."""
     return [
         RotateRange(**asdict(config.rotate)),
         Zoom(**asdict(config.zoom)),
@@ -91,7 +86,7 @@ def image_seed(seed: int, index: int) -> int:
 
 
 def augment_one(image: np.ndarray, operations: list[Operation], seed: int) -> np.ndarray:
-    """Each operation fires with its probability, as in Augmentor's Pipeline; Augmentor draws from `random`."""
+    """As Augmentor's Pipeline, which draws from `random`."""
     random.seed(seed)
     pictures = [Image.fromarray(image)]
     for operation in operations:
@@ -100,7 +95,7 @@ def augment_one(image: np.ndarray, operations: list[Operation], seed: int) -> np
     return np.asarray(pictures[0].convert("L"))
 
 
-# Worker processes receive the source images and operations once, through the pool initializer.
+# Filled once per worker by the pool initializer.
 _worker: dict = {}
 
 
@@ -114,7 +109,7 @@ def _augment_indices(indices: np.ndarray) -> np.ndarray:
 
 
 def augment_images(sources: np.ndarray, config: AugmentConfig) -> np.ndarray:
-    """`config.n_samples` augmented images; image i comes from sources[i % len(sources)]."""
+    """Image i comes from sources[i % len(sources)], so every glyph gets the same share."""
     if config.n_samples == 0:
         return np.zeros((0, *sources.shape[1:]), np.uint8)
     chunks = np.array_split(np.arange(config.n_samples), min(config.n_samples, 16 * config.workers))
@@ -131,11 +126,7 @@ def augment_images(sources: np.ndarray, config: AugmentConfig) -> np.ndarray:
 
 
 def augment_glyphs(glyphs: ImageSet, config: AugmentConfig) -> ImageSet:
-    """The augmented set: the originals first (if kept), then n_samples augmentations.
-
-    extras: `font`, `family` and `source_glyph` carried over from the source glyph, `augmented` (False for
-    originals).
-    """
+    """extras: the source glyph's, and `augmented` (False for the originals, which come first)."""
     if len(glyphs) == 0:
         raise GlyphgenError("augment_glyphs: no glyphs to augment")
     augmented = augment_images(glyphs.images, config)

@@ -27,11 +27,8 @@ class ConvertConfig:
 
 
 def white_on_black(gray: np.ndarray) -> np.ndarray:
-    """Float ink map in [0, 1] (0 = background) whatever the input's polarity or paper tone.
-
-    The background is the median of the border pixels: a majority vote that strokes touching the edge
-    cannot swing. Ink is the distance from it, stretched so the strongest stroke is 1.
-    """
+    """Whatever the polarity or paper tone: the background is the border's median, which strokes touching the
+    edge cannot swing."""
     gray = gray.astype(np.float32)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     ink = np.abs(gray - np.median(border))
@@ -45,7 +42,6 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray:
 
 
 def centre_of_mass_shift(image: np.ndarray) -> tuple[int, int]:
-    """Whole-pixel (rows, cols) shift that moves the centre of mass to the image centre."""
     total = image.sum()
     rows, cols = np.indices(image.shape)
     centre = (np.array(image.shape) - 1) / 2
@@ -54,7 +50,6 @@ def centre_of_mass_shift(image: np.ndarray) -> tuple[int, int]:
 
 
 def shift(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Translate with zero fill (no wrap-around)."""
     out = np.zeros_like(image)
     h, w = image.shape
     out[max(rows, 0):h + min(rows, 0), max(cols, 0):w + min(cols, 0)] = \
@@ -63,7 +58,6 @@ def shift(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 def normalise_glyph(gray: np.ndarray, image_size: int) -> np.ndarray:
-    """One grey-level glyph image with some ink (any size, any polarity) -> uint8 image_size^2, white on black."""
     ink = crop_to_ink(white_on_black(gray))
     box = round(image_size * MNIST_BOX_RATIO)
     scale = box / max(ink.shape)
@@ -77,7 +71,7 @@ def normalise_glyph(gray: np.ndarray, image_size: int) -> np.ndarray:
 
 
 def read_gray(path) -> np.ndarray:
-    """Grey levels of an image file; transparent parts count as white paper (specimens often have no fill)."""
+    """Transparent parts count as white paper: specimens often have no fill."""
     try:
         with Image.open(path) as image:
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
@@ -89,11 +83,7 @@ def read_gray(path) -> np.ndarray:
 
 
 def convert_glyphs(files: list[GlyphFile], image_size: int) -> ImageSet:
-    """Normalise every glyph file into one image set; classes are the characters in code-point order.
-
-    extras: `font` (the source's name), `family` (the source's family, see glyph_folders) and `source_glyph`
-    (this row's own index, kept by augmentations).
-    """
+    """extras: `font`, `family` and `source_glyph` (the row's own index, kept by augmentations)."""
     class_names = sorted({glyph.character for glyph in files})
     label_of = {char: label for label, char in enumerate(class_names)}
     images = []

@@ -1,10 +1,5 @@
-"""Render every character of a charset from every font face found, skipping glyphs a face lacks.
-
-Faces come from matplotlib's bundled fonts, every font file under data/fonts/, and globs from params.
-A glyph counts as missing when the face's cmap lacks the character, when the cmap sends many code points to
-that one glyph (a placeholder such as Last Resort's box, drawn for a whole Unicode block), or when the
-drawing has no ink.
-"""
+"""Render every character of a charset from every font face found, skipping glyphs a face lacks: placeholders
+(one glyph for many code points, such as Last Resort's box) and drawings without ink count as missing."""
 
 from __future__ import annotations
 
@@ -27,8 +22,7 @@ from glyphgen.params import check_range
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 MATPLOTLIB_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-# DVC cannot watch fonts inside the installed matplotlib, so the repository records them (name -> MD5) and
-# render_glyphs depends on that record: see check_matplotlib_fonts.
+# DVC cannot watch the installed matplotlib, so render_glyphs depends on this record of its fonts' MD5s.
 MATPLOTLIB_FONTS_RECORD = Path("data/matplotlib_fonts.json")
 MIN_INK_PIXELS = 4  # fewer dark pixels than this is a blank drawing, not a glyph
 PLACEHOLDER_SHARE = 8  # real fonts share a glyph between at most a few code points (space and no-break space)
@@ -40,8 +34,7 @@ class RenderConfig:
     font_size: int = 64
     matplotlib_fonts: bool = True
     font_globs: list[str] = field(default_factory=list)
-    # Faces whose family or PostScript name matches one of these (regex) are skipped.
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)  # regexes of family or PostScript names
 
     def __post_init__(self) -> None:
         check_range(self.font_size, 8, 512, "params.yaml:render_glyphs.font_size")
@@ -58,7 +51,6 @@ class Face:
 
 
 def font_files(config: RenderConfig, fonts_dir: Path) -> list[Path]:
-    """Every font file to render, in a stable order; a glob matching no font file is an error."""
     files = sorted(MATPLOTLIB_FONTS.glob("*.ttf")) if config.matplotlib_fonts else []
     files += sorted(p for p in fonts_dir.rglob("*") if p.suffix.lower() in FONT_SUFFIXES)
     for position, pattern in enumerate(config.font_globs):
@@ -74,17 +66,12 @@ def font_files(config: RenderConfig, fonts_dir: Path) -> list[Path]:
 
 
 def matplotlib_font_hashes() -> dict[str, str]:
-    """The MD5 of every font file matplotlib bundles (what `matplotlib_fonts: true` renders), by file name."""
     return {path.name: hashlib.md5(path.read_bytes()).hexdigest() for path in sorted(MATPLOTLIB_FONTS.glob("*.ttf"))}
 
 
 def check_matplotlib_fonts(record: Path) -> None:
-    """Fail unless the installed matplotlib bundles exactly the fonts in `record`.
-
-    An upgrade of matplotlib that changes its fonts then stops rendering (and the test suite) instead of
-    silently drawing other glyphs under an unchanged dvc.lock; renewing the record with
-    `python -m glyphgen record-fonts` changes render_glyphs' dependency, so DVC re-runs it.
-    """
+    """A matplotlib upgrade that changes its fonts stops here instead of silently drawing other glyphs under an
+    unchanged dvc.lock."""
     renew = "`python -m glyphgen record-fonts` renews it"
     try:
         recorded = json.loads(record.read_text(encoding="utf-8"))
@@ -102,7 +89,6 @@ def check_matplotlib_fonts(record: Path) -> None:
 
 
 def read_faces(path: Path) -> list[Face]:
-    """Every face in a font file (several for a .ttc collection)."""
     try:
         fonts = TTCollection(path, lazy=True).fonts if path.suffix.lower() == ".ttc" else [TTFont(path, lazy=True)]
         faces = []
@@ -118,7 +104,6 @@ def read_faces(path: Path) -> list[Face]:
 
 
 def unique_faces(files: list[Path], exclude: list[str]) -> list[Face]:
-    """Faces from all files, the first of each family+style only, minus the excluded ones."""
     faces: dict[tuple[str, str], Face] = {}
     for path in files:
         for face in read_faces(path):
@@ -129,14 +114,12 @@ def unique_faces(files: list[Path], exclude: list[str]) -> list[Face]:
 
 
 def covered_characters(face: Face, charset: str) -> list[str]:
-    """The characters of `charset` that `face` really draws, by its cmap."""
     code_points_per_glyph = Counter(face.glyph_of.values())
     return [char for char in charset
             if ord(char) in face.glyph_of and code_points_per_glyph[face.glyph_of[ord(char)]] <= PLACEHOLDER_SHARE]
 
 
 def draw_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
-    """The glyph black on white with a small margin, or None when it has no ink."""
     left, top, right, bottom = font.getbbox(char)
     margin = max(2, font.size // 8)
     width, height = right - left + 2 * margin, bottom - top + 2 * margin
@@ -149,7 +132,6 @@ def draw_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
 
 
 def render_face(face: Face, charset: str, font_size: int) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Drawings of every character `face` has, and the characters it is missing."""
     drawings = {}
     try:
         font = ImageFont.truetype(str(face.path), font_size, index=face.index)
@@ -157,7 +139,7 @@ def render_face(face: Face, charset: str, font_size: int) -> tuple[dict[str, np.
             pixels = draw_glyph(font, char)
             if pixels is not None:
                 drawings[char] = pixels
-    except OSError as exc:  # FreeType reads glyph outlines only when drawing them: a damaged table shows up here
+    except OSError as exc:  # FreeType reads outlines only when drawing: a damaged table shows up here
         raise GlyphgenError(f"{face.path}: face {face.name} cannot be drawn ({exc}); is the font file damaged?"
                             ) from None
     return drawings, [char for char in charset if char not in drawings]

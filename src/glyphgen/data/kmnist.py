@@ -1,8 +1,5 @@
-"""Fetch the official KMNIST files, check them against the publisher's MD5 sums and read them into arrays.
-
-Two official formats hold the same images: NumPy `.npz` pairs and MNIST-style gzipped IDX files. Both are
-read here, so a test can prove they agree. A local mirror (folder or file:// URL) replaces the download.
-"""
+"""Fetch the official KMNIST files, MD5-checked. Both official formats (.npz, gzipped IDX) are read, so a test
+can prove they agree."""
 
 from __future__ import annotations
 
@@ -42,7 +39,6 @@ OFFICIAL_MD5 = {
     CLASS_MAP: "899202f6e8dc29a321ac210a03d0f2f1",
 }
 
-# (images file, labels file) per split and format.
 SPLIT_FILES = {
     "npz": {"train": ("kmnist-train-imgs.npz", "kmnist-train-labels.npz"),
             "test": ("kmnist-test-imgs.npz", "kmnist-test-labels.npz")},
@@ -77,7 +73,6 @@ def check_md5(path: Path, name: str) -> None:
 
 
 def mirror_folder(config_mirror: str) -> Path | None:
-    """The mirror folder from the environment (wins) or params, or None to download."""
     mirror = os.environ.get(MIRROR_ENV) or config_mirror
     if not mirror:
         return None
@@ -91,10 +86,6 @@ def mirror_folder(config_mirror: str) -> Path | None:
 
 
 def download(url: str, dest: Path, name: str, retries: int) -> None:
-    """Download official file `name` from `url` to `dest`, retrying transient failures with a growing pause.
-
-    The file appears at `dest` only once complete and MD5-verified.
-    """
     for attempt in range(1, retries + 1):
         try:
             with atomic_path(dest) as tmp:
@@ -112,7 +103,6 @@ def download(url: str, dest: Path, name: str, retries: int) -> None:
 
 
 def fetch(name: str, config: FetchConfig, download_dir: Path) -> Path:
-    """A verified local copy of official file `name`: the mirror's own file, or a fresh download."""
     mirror = mirror_folder(config.mirror)
     if mirror is None:
         path = download_dir / name
@@ -126,7 +116,6 @@ def fetch(name: str, config: FetchConfig, download_dir: Path) -> Path:
 
 
 def read_npz_array(path: Path) -> np.ndarray:
-    """The single array `arr_0` that each official KMNIST .npz holds."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             return archive["arr_0"]
@@ -135,7 +124,6 @@ def read_npz_array(path: Path) -> np.ndarray:
 
 
 def read_idx(path: Path, magic: int) -> np.ndarray:
-    """Parse a gzipped IDX file: big-endian magic (0x08 = unsigned byte, then the number of dims), sizes, data."""
     try:
         with gzip.open(path, "rb") as handle:
             data = handle.read()
@@ -175,7 +163,6 @@ def read_split(images_path: Path, labels_path: Path, fmt: str, class_names: list
 
 
 def fetch_split(split: str, config: FetchConfig, download_dir: Path, class_names: list[str]) -> ImageSet:
-    """One official split ('train' or 'test') as an image set, from verified files."""
     images_name, labels_name = SPLIT_FILES[config.format][split]
     images_path = fetch(images_name, config, download_dir)
     labels_path = fetch(labels_name, config, download_dir)
@@ -183,7 +170,6 @@ def fetch_split(split: str, config: FetchConfig, download_dir: Path, class_names
 
 
 def fetch_kmnist(config: FetchConfig, download_dir: Path) -> tuple[dict[str, ImageSet], Path]:
-    """Both official splits as image sets, plus the path of the verified class map."""
     class_map = fetch(CLASS_MAP, config, download_dir)
     class_names = read_class_names(class_map)
     splits = {split: fetch_split(split, config, download_dir, class_names) for split in SPLIT_FILES[config.format]}

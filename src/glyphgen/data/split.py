@@ -24,8 +24,7 @@ class CapConfig:
 @dataclass
 class GlyphSplitConfig(CapConfig):
     test_size: float = 0.2
-    # Families a font declares apart although they are one design's weights and slants: name -> regex on the
-    # declared family; every family it matches is one group.
+    # name -> regex: families declared apart although they are one design's weights and slants
     join_families: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -38,7 +37,6 @@ class GlyphSplitConfig(CapConfig):
 
 
 def family_groups(families: np.ndarray, join_families: dict[str, str]) -> np.ndarray:
-    """The group of each row: its family, or the name of the first join_families entry that matches it."""
     def group(family: str) -> str:
         return next((name for name, pattern in join_families.items() if re.search(pattern, family)), family)
     return np.array([group(str(family)) for family in families])
@@ -46,7 +44,6 @@ def family_groups(families: np.ndarray, join_families: dict[str, str]) -> np.nda
 
 def grouped_split(image_set: ImageSet, groups: np.ndarray, test_size: float,
                   seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, test rows): one fold of round(1/test_size) stratified group folds is the test set."""
     folds = StratifiedGroupKFold(n_splits=round(1 / test_size), shuffle=True, random_state=seed)
     try:
         train, test = next(folds.split(np.zeros(len(image_set)), image_set.labels, groups))
@@ -57,7 +54,6 @@ def grouped_split(image_set: ImageSet, groups: np.ndarray, test_size: float,
 
 
 def cap(image_set: ImageSet, limit: int | None, seed: int, where: str) -> ImageSet:
-    """A stratified subsample of at most `limit` images (all of them for None)."""
     if limit is None or limit >= len(image_set):
         return image_set
     check_range(limit, len(image_set.class_names), len(image_set), where)  # at least one per class
@@ -70,7 +66,6 @@ def cap(image_set: ImageSet, limit: int | None, seed: int, where: str) -> ImageS
 
 
 def class_counts(train: ImageSet, test: ImageSet) -> pd.DataFrame:
-    """Images per class on each side, one row per class (for `dvc plots show`)."""
     return pd.DataFrame({
         "class": train.class_names,
         "train": np.bincount(train.labels, minlength=len(train.class_names)),

@@ -14,12 +14,9 @@ from glyphgen.params import check_non_negative
 
 @dataclass
 class AAEConfig(AdversarialAutoencoderConfig):
-    # The tutorial's encoder outputs a mean and log-variance and samples the code from them; the paper's
-    # deterministic encoder (false) gives the discriminator the codes the decoder is trained on.
+    # The tutorial's; the paper's deterministic one shows the discriminator the codes the decoder is trained on.
     stochastic_encoder: bool = False
-    # Samples decode draws from a Gaussian mixture fitted to the training images' codes after training
-    # (models/shared/code_mixture.py); 0 = draws from the prior N(0, I), as the paper samples.
-    mixture_components: int = 50
+    mixture_components: int = 50  # 0: sample the prior, as the paper
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -27,16 +24,8 @@ class AAEConfig(AdversarialAutoencoderConfig):
 
 
 class AAE(SamplesFromCodeMixture, AdversarialAutoencoder):
-    """Encoder pixels -> hidden (LeakyReLU 0.2) -> z; decoder z -> hidden -> pixels; a latent discriminator.
-
-    Each step has two phases: (1) the autoencoder minimises the reconstruction loss plus the adversarial loss
-    of its codes fooling the discriminator; (2) the discriminator learns N(0, I) prior draws (real) from
-    encoded images (fake).
-
-    Defaults: a deterministic encoder, BCE and an adversarial weight of 0.1 (at the tutorial's 0.001 the codes
-    stay far from N(0, I)), and samples from a mixture fitted to the codes, which a short run leaves unevenly
-    spread (benchmarks/quality_vs_time.md, docs/experiments.md).
-    """
+    """An adversarial weight of 0.1 by default: at the tutorial's 0.001 the codes stay far from N(0, I); and a
+    code mixture, since a short run leaves the codes unevenly spread (docs/experiments.md)."""
 
     name = "aae"
     config_class = AAEConfig
@@ -62,7 +51,6 @@ class AAE(SamplesFromCodeMixture, AdversarialAutoencoder):
         return {"autoencoder": self.adam(self.encoder, self.decoder), "discriminator": self.adam(self.discriminator)}
 
     def code_distribution(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The code's mean and, for a stochastic encoder, its log-variance (else None)."""
         outputs = self.encoder_output(images)
         if not self.config.stochastic_encoder:
             return outputs, None

@@ -1,10 +1,5 @@
-"""`aae_cluster`: unsupervised clustering with an adversarial autoencoder (Makhzani et al. 2015, section 6).
-
-The encoder outputs a K-way softmax and a continuous style; one discriminator pushes the softmax to one-hot
-draws of a uniform categorical, another the style to N(0, I). No labels: the decoder must say most about an
-image through which of the K categories it is, so the categories become clusters of look-alike glyphs.
-Scored by cluster accuracy (each cluster labelled by its majority training class) and NMI.
-"""
+"""`aae_cluster`: unsupervised clustering with an adversarial autoencoder (Makhzani et al. 2015, section 6). With
+no labels, the decoder says most through which of K categories an image is, so they become look-alike clusters."""
 
 from __future__ import annotations
 
@@ -24,8 +19,6 @@ class AAEClusterConfig(StyleCategoryConfig):
 
 
 class AAECluster(StyleCategoryAutoencoder):
-    """Defaults: narrower networks than the paper's and a 32-d style; samples draw a cluster by its share of the
-    training images and a style from a mixture fitted to that cluster's styles (docs/experiments.md)."""
 
     name = "aae_cluster"
     config_class = AAEClusterConfig

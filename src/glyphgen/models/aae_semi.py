@@ -1,10 +1,5 @@
 """`aae_semi`: semi-supervised classification with an adversarial autoencoder (Makhzani et al. 2015, section 5).
-
-The encoder outputs a softmax over the classes and a style; discriminators push them to a uniform categorical
-and N(0, I), and a third phase trains the head on `n_labels` labelled training images. A supervised-only
-baseline trains beside it on the same labelled batches, so the evaluate stage shows what the unlabelled images
-added. Beyond the paper: labelled images deformed each time they are seen, and an optional pseudo-label phase
-on unlabelled ones (as FixMatch, Sohn et al. 2020).
+A supervised-only baseline trains beside it on the same labelled batches, to show what the unlabelled images add.
 """
 
 from __future__ import annotations
@@ -21,8 +16,7 @@ from glyphgen.models.shared.blocks import optimizer_step, to_tanh_range
 from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
-# Random small affine deformations: a slant, a turn, a stretch or a shift changes how a character is written, not
-# which character it is. One map per image, drawn uniformly within `strength` times these bounds.
+# A slant, turn, stretch or shift changes how a character is written, not which one it is.
 MAX_ROTATION = 0.26  # radians, about 15 degrees
 MAX_SCALE = 0.10  # relative change of size
 MAX_SHEAR = 0.15
@@ -30,7 +24,6 @@ MAX_SHIFT = 0.15  # in units of half the image side: about 2 px at 28 px
 
 
 def random_deformation(images: torch.Tensor, strength: float) -> torch.Tensor:
-    """`images` (N x 1 x S x S, in [0, 1]) each under its own random affine map; strength 0 returns them."""
     if strength == 0:
         return images
     n, device = len(images), images.device
@@ -51,9 +44,8 @@ def random_deformation(images: torch.Tensor, strength: float) -> torch.Tensor:
 class AAESemiConfig(StyleCategoryConfig):
     n_labels: int = 1000  # labelled training images (spread evenly over the classes)
     labelled_batch_size: int = 64  # labelled images per supervised step (one per training step)
-    deformation: float = 1.0  # of each labelled image (random_deformation): a slanted character is the same one
-    # The unlabelled phase: where the head's softmax on an unlabelled image is at least `confidence`, its guess is
-    # the target for a deformed copy; 0 = no such phase, as the paper.
+    deformation: float = 1.0  # of each labelled image each time it is seen
+    # Pseudo-labels (as FixMatch, Sohn et al. 2020) on unlabelled images; 0: none, as the paper.
     consistency_weight: float = 0.0
     consistency_deformation: float = 1.5
     confidence: float = 0.95
@@ -66,8 +58,7 @@ class AAESemiConfig(StyleCategoryConfig):
 
 
 def labelled_subset(labels: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
-    """Indices of `n_labels` images of the (training) `labels`, as even over the classes as n_labels allows
-    (the remainder goes to classes picked by `seed`), each class's images picked at random under `seed`."""
+    """Indices of `n_labels` images, as even over the classes as n_labels allows."""
     classes = int(labels.max()) + 1
     if n_labels < classes:
         raise GlyphgenError(f"n_labels: expected at least one labelled image per class ({classes}), got {n_labels}")
@@ -84,9 +75,8 @@ def labelled_subset(labels: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
 
 
 class AAESemi(StyleCategoryAutoencoder):
-    """Defaults: narrower networks than the paper's, a 32-d style, labelled images deformed each time they are
-    seen (undeformed, 1000 labels are overfitted within an epoch), and samples as aae_cluster's; the conv
-    encoder and the unlabelled phase are options that did not pay at the CPU budget (docs/experiments.md)."""
+    """Deformed labelled images by default: undeformed, 1000 labels are overfitted within an epoch (the options
+    that did not pay: docs/experiments.md)."""
 
     name = "aae_semi"
     config_class = AAESemiConfig
@@ -118,7 +108,7 @@ class AAESemi(StyleCategoryAutoencoder):
         losses = super().train_step(images, labels, optimizers)
         if self.labelled_images is None:
             raise GlyphgenError("aae_semi: no labelled subset (start_training was not called)")
-        # Phase 3: the categorical head, and the baseline beside it, on one batch of the labelled subset.
+        # Phase 3: the categorical head and the baseline on one labelled batch.
         index = torch.randint(len(self.labelled_labels), (self.config.labelled_batch_size,),
                               device=self.labelled_labels.device)
         labelled = random_deformation(self.labelled_images[index].float().div(255), self.config.deformation)
@@ -136,8 +126,6 @@ class AAESemi(StyleCategoryAutoencoder):
         return losses | {"baseline": baseline.detach()}
 
     def consistency_loss(self, images: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of the head on deformed unlabelled `images` against its own confident guesses on the
-        originals (pseudo-labels, as FixMatch; images it is unsure of count zero)."""
         with torch.no_grad():
             confidence, guesses = F.softmax(self.classify(images), dim=1).max(1)
         deformed = random_deformation(images, self.config.consistency_deformation)
@@ -145,7 +133,6 @@ class AAESemi(StyleCategoryAutoencoder):
         return (per_image * (confidence >= self.config.confidence)).mean()
 
     def baseline_classify(self, images: torch.Tensor) -> torch.Tensor:
-        """The supervised-only baseline's logits."""
         return self.baseline(to_tanh_range(images))
 
 

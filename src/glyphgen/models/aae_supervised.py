@@ -1,10 +1,5 @@
 """`aae_supervised`: an adversarial autoencoder that separates style from content (Makhzani et al. 2015, section 5).
-
-The decoder reads the image's one-hot class beside a continuous style code; the encoder sees only the image,
-and a discriminator pushes its codes to N(0, I). Since the class reaches the decoder for free, the code learns
-what the class does not say: slant, weight, stroke width. Sampling takes the class (`--label`), and one
-glyph's style drawn in every class is the alphabet (`python -m glyphgen alphabet`).
-"""
+The class reaches the decoder for free, so the code learns what it does not say: slant, weight, stroke width."""
 
 from __future__ import annotations
 
@@ -13,11 +8,8 @@ import torch
 from glyphgen.models.shared.adversarial_autoencoder import StyleCategoryConfig, StyleCategoryAutoencoder
 
 class AAESupervised(StyleCategoryAutoencoder):
-    """Defaults: narrower networks than the paper's, and each class's styles drawn from a mixture fitted to its
-    training images' styles, since a short run leaves the character in the style (docs/experiments.md).
-
-    The class is an input, so encoding an image without its label infers the class as the one whose decoding
-    of the image's style redraws the image best."""
+    """Styles drawn from each class's mixture by default: a short run leaves the character in the style
+    (docs/experiments.md)."""
 
     name = "aae_supervised"
     config_class = StyleCategoryConfig
@@ -34,7 +26,7 @@ class AAESupervised(StyleCategoryAutoencoder):
         super().__init__(config, image_size, num_classes, categories=num_classes)
 
     def classify(self, images: torch.Tensor) -> torch.Tensor:
-        """One logit per class: minus the reconstruction loss of the image drawn in that class and its style."""
+        """The class is an input, so the inferred one is the class whose decoding redraws the image best."""
         style = self.encode_style(images)
         logits = []
         for category in range(self.categories):
@@ -44,7 +36,6 @@ class AAESupervised(StyleCategoryAutoencoder):
         return torch.stack(logits, dim=1)
 
     def encode(self, images):
-        """The style and the one-hot of the inferred class: the code the decoder reads."""
         return torch.cat([self.encode_style(images), self.one_hot(self.classify(images).argmax(1))], dim=1)
 
 

@@ -1,4 +1,4 @@
-"""`ae`: MLP autoencoder; samples decode draws from a Gaussian mixture fitted to its training codes."""
+"""`ae`: MLP autoencoder."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class AEConfig:
     hidden: tuple[int, ...] = (512, 512)
     latent_dim: int = 16
     loss: Literal["mse", "bce"] = "bce"
-    mixture_components: int = 50  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
+    mixture_components: int = 50  # 1: one Gaussian
     lr: float = 3e-3
     batch_size: int = 128
 
@@ -26,11 +26,7 @@ class AEConfig:
 
 
 class AE(Autoencoder):
-    """MLP autoencoder: pixels -> hidden (ReLU) -> z -> hidden (ReLU) -> pixels (sigmoid).
-
-    Defaults: a 16-d code (a 2-d one cannot hold ten kana apart) and samples from a mixture fitted to the codes,
-    since one Gaussian over clustered codes draws blends between them (benchmarks/quality_vs_time.md).
-    """
+    """A 16-d code by default: a 2-d one cannot hold ten kana apart."""
 
     name = "ae"
     config_class = AEConfig

@@ -1,5 +1,4 @@
-"""`conv_ae`: convolutional autoencoder, optionally denoising; samples decode draws from a Gaussian mixture
-fitted to its training codes."""
+"""`conv_ae`: convolutional autoencoder, optionally denoising."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ class ConvAEConfig:
     loss: Literal["mse", "bce"] = "bce"
     denoise: bool = False
     noise_std: float = 0.5
-    mixture_components: int = 50  # of the Gaussian mixture fitted to the codes after training; 1 = one Gaussian
+    mixture_components: int = 50  # 1: one Gaussian
     lr: float = 3e-3
     batch_size: int = 64
 
@@ -33,12 +32,7 @@ class ConvAEConfig:
 
 
 class ConvAE(Autoencoder):
-    """Convolutional autoencoder: two stride-2 convs, a dense code, the mirrored transposed convs, BCE on logits.
-    With `denoise` it trains on Gaussian-noised inputs against the clean images.
-
-    Defaults: a 32-d code with samples from a mixture fitted to the codes (a 128-d code space is far from
-    Gaussian), and a higher rate at a smaller batch (benchmarks/quality_vs_time.md, docs/experiments.md).
-    """
+    """A 32-d code and a code mixture by default: the reference's 128-d code space is far from Gaussian."""
 
     name = "conv_ae"
     config_class = ConvAEConfig

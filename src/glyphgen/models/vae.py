@@ -18,17 +18,13 @@ from glyphgen.params import check_non_negative, check_positive
 
 @dataclass
 class VAEConfig:
-    # One stride-2 conv per level, with the first `levels` widths; 0 = as many as keep the smallest map
-    # at least 7 x 7 (28: 2 levels to 7 x 7, 64: 3 levels to 8 x 8).
     channels: tuple[int, ...] = (32, 64, 64)
-    levels: int = 0
+    levels: int = 0  # stride-2 convs; 0: as many as keep the smallest map at least 7 x 7
     kernel_size: int = 3
     hidden: int = 128
     latent_dim: int = 16
     kl_weight: float = 0.25
-    # Samples decode draws from a Gaussian mixture fitted to the training images' posterior means after
-    # training (see models/shared/code_mixture.py); 0 = draws from the prior N(0, I), as the paper samples.
-    mixture_components: int = 50
+    mixture_components: int = 50  # fitted to the posterior means; 0: sample the prior, as the paper
     lr: float = 2e-3
     batch_size: int = 32
 
@@ -38,13 +34,8 @@ class VAEConfig:
 
 
 class VAE(SamplesFromCodeMixture, Generator):
-    """Encoder: stride-2 convs with BatchNorm -> dense `hidden` -> (mu, log-variance). Decoder: the mirror.
-    BatchNorm sits in the encoder only, so the decoder computes the same function in training and sampling.
-
-    Defaults: a 16-d latent at KL weight 0.25 for sharper reconstructions, and samples from a mixture fitted to
-    the posterior means, since prior draws land between the codes of real glyphs and decode to blends
-    (benchmarks/quality_vs_time.md).
-    """
+    """BatchNorm in the encoder only, so the decoder is the same function in training and sampling. A KL weight
+    of 0.25 by default, for sharper reconstructions."""
 
     name = "vae"
     config_class = VAEConfig

@@ -1,8 +1,5 @@
-"""Loss curves from a model's dvclive logs (live/plots/metrics/**/<name>.tsv), one panel per logged series.
-
-Drawn on a bare matplotlib Figure (no pyplot, no pandas): those imports cost the render stage more than the
-drawing itself.
-"""
+"""Loss curves from a model's dvclive logs, on a bare matplotlib Figure: importing pyplot and pandas cost the
+render stage more than the drawing itself."""
 
 from __future__ import annotations
 
@@ -17,7 +14,6 @@ from glyphgen.io import atomic_path
 
 
 def logged_series(live_dir: str | Path) -> dict[str, tuple[list[float], list[float]]]:
-    """'train/loss' -> (steps, values) for every series dvclive logged (a TSV with columns step and the name)."""
     metrics_dir = Path(live_dir) / "plots" / "metrics"
     series = {}
     for tsv in sorted(metrics_dir.rglob("*.tsv")):

@@ -18,14 +18,12 @@ ROWS_EACH = 2  # rows of real images, then as many of generated ones
 
 
 def tile_size(side: int, scale: int) -> tuple[int, int, int, int]:
-    """(width, height, frame, title band) of one tile: the enlarged image in its frame under a line of text."""
     frame = max(2, scale)
     title = 10 + 2 * scale
     return side * scale + 2 * frame, title + side * scale + 2 * frame, frame, title
 
 
 def panel_size(side: int, columns: int, scale: int) -> tuple[int, int]:
-    """(width, height) of the panel: a header line, then 2 x ROWS_EACH rows of `columns` tiles."""
     width, height, _, title = tile_size(side, scale)
     return PADDING + columns * (width + PADDING), title + PADDING + 2 * ROWS_EACH * (height + PADDING)
 

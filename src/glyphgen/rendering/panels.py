@@ -1,5 +1,4 @@
-"""The still pictures of one model: samples from fixed noise, reconstruction pairs, and the 2-D latent manifold;
-and the grid of real test images they are compared with."""
+"""The still pictures of one model, and the grid of real test images they are compared with."""
 
 from __future__ import annotations
 
@@ -16,8 +15,6 @@ from glyphgen.grids import tile, to_uint8
 
 @dataclass
 class RenderParams:
-    """params.yaml:render, read by the render and render_real stages."""
-
     seed: int = 0  # fixes the sample-grid and morph noise, so versions of a model compare picture to picture
     grid_columns: int = 8
     reconstructions: int = 10
@@ -35,32 +32,25 @@ class RenderParams:
 
 @torch.no_grad()
 def sample_grid(generator: Generator, columns: int, seed: int) -> np.ndarray:
-    """columns x columns samples from noise fixed by `seed`, so two versions of a model are drawn alike."""
+    """Fixed noise, so two versions of a model are drawn alike."""
     rng = torch.Generator().manual_seed(seed)
     return tile(to_uint8(generator.sample(columns * columns, generator=rng)), columns)
 
 
 def real_grid(images: torch.Tensor, columns: int, seed: int) -> np.ndarray:
-    """columns x columns real images chosen by `seed`, laid out like `sample_grid`, so they compare tile by tile."""
     chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[: columns * columns]
     return tile(to_uint8(images[chosen]), columns)
 
 
 @torch.no_grad()
 def reconstruction_pairs(generator: Generator, images: torch.Tensor) -> np.ndarray:
-    """Inputs on the top row, their reconstructions beneath."""
     pairs = torch.cat([images, generator.reconstruct(images.to(generator.device)).float().cpu()])
     return tile(to_uint8(pairs), columns=len(images))
 
 
 @torch.no_grad()
 def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor | None = None) -> np.ndarray:
-    """Decode a steps x steps grid over a 2-D latent space.
-
-    With an encoder the grid spans the 2nd to 98th percentile of the encoded test images on each axis (plain
-    autoencoders do not put their codes anywhere in particular); otherwise it spans the 0.05 to 0.95 quantiles of
-    the N(0, 1) prior the generator draws from.
-    """
+    """With an encoder, the grid spans the encoded test images: plain autoencoders put codes anywhere."""
     if generator.latent_dim != 2:
         raise ValueError(f"{generator.name}: latent manifold needs a 2-D latent space, got {generator.latent_dim}")
     if generator.has_encoder and test_images is not None:
@@ -77,10 +67,8 @@ def latent_manifold(generator: Generator, steps: int, test_images: torch.Tensor 
 
 @torch.no_grad()
 def category_grid(generator: Generator, styles: int, seed: int, style_rows: bool) -> np.ndarray:
-    """Every category of a style-and-category model in `styles` styles fixed by `seed`: one row per style with a
-    column per category (`style_rows`: one style across all characters, moved into each as the alphabet does),
-    or one row per category (a cluster's members side by side). The styles are prior draws, or with the model's
-    category mixtures draws of a category's own styles (of a random category for a row of `style_rows`)."""
+    """`style_rows`: one style across all categories, as the alphabet; else a row per category (a cluster's
+    members side by side)."""
     rng = torch.Generator().manual_seed(seed)
     categories = torch.arange(generator.categories)
     mixtures = generator.styles
@@ -101,7 +89,7 @@ def category_grid(generator: Generator, styles: int, seed: int, style_rows: bool
 
 @torch.no_grad()
 def alphabet_grid(generator: Generator, glyphs: torch.Tensor) -> np.ndarray:
-    """One row per glyph (N x 1 x H x W, [0, 1]): the glyph itself, then every class drawn in its style."""
+    """One row per glyph: the glyph itself, then every class drawn in its style."""
     categories = torch.arange(generator.categories)
     styles = generator.encode_style(glyphs.to(generator.device))
     drawn = generator.decode_categories(style_in_categories(generator, styles, categories),

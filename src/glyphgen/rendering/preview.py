@@ -1,5 +1,4 @@
-"""The data preview: one row per class, a few images each (KMNIST: 10 of each kana; glyphs: each character in a
-few fonts), so a reader sees what the models learn before any of them is shown."""
+"""The data preview: a row per class, so a reader sees what the models learn before any of them is shown."""
 
 from __future__ import annotations
 
@@ -15,8 +14,6 @@ from glyphgen.grids import BACKGROUND, tile
 
 @dataclass
 class PreviewParams:
-    """params.yaml:preview, read by the preview stage."""
-
     columns: int = 10  # images per class (row)
     seed: int = 0
     scale: int = 2
@@ -27,16 +24,15 @@ class PreviewParams:
 
 
 def preview_rows(image_set: ImageSet, columns: int, seed: int) -> list[np.ndarray]:
-    """Per class, the indices of up to `columns` of its images, chosen by `seed`. Glyph sets prefer original
-    (unaugmented) glyphs and one per font, so a row shows the character in as many fonts as it can."""
+    """Originals and one per font first, so a row shows the character in as many fonts as it can."""
     order = np.random.default_rng(seed).permutation(len(image_set))
     if "augmented" in image_set.extras:
-        order = order[np.argsort(image_set.extras["augmented"][order], kind="stable")]  # originals first
+        order = order[np.argsort(image_set.extras["augmented"][order], kind="stable")]
     fonts = image_set.extras.get("font")
     rows = []
     for label in range(len(image_set.class_names)):
         members = order[image_set.labels[order] == label]
-        if fonts is not None:  # first one image per font, then the rest
+        if fonts is not None:
             _, first = np.unique(fonts[members], return_index=True)
             is_first = np.zeros(len(members), dtype=bool)
             is_first[first] = True
@@ -46,9 +42,7 @@ def preview_rows(image_set: ImageSet, columns: int, seed: int) -> list[np.ndarra
 
 
 def data_preview(image_set: ImageSet, columns: int, seed: int) -> np.ndarray:
-    """uint8 picture of one row per class and `columns` images per row (black where a class has fewer). Many
-    classes (52 letters) would make a strip too tall to read at page width, so the rows are laid out in about
-    as many side-by-side blocks as keep the picture near square."""
+    """Rows in side-by-side blocks near square: 52 letters in one strip are too tall to read at page width."""
     side, classes = image_set.image_size, len(image_set.class_names)
     tiles = np.zeros((classes * columns, side, side), dtype=np.uint8)
     for row, indices in enumerate(preview_rows(image_set, columns, seed)):

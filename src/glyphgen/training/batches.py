@@ -1,8 +1,5 @@
-"""The data set as one uint8 tensor on the training device, and mini-batches indexed from it there.
-
-No DataLoader: a per-epoch permutation drawn on the host (so the order is the same on every device) picks
-batches straight out of device memory, and only the batch is converted to float.
-"""
+"""No DataLoader: the data set sits on the device as uint8 and a permutation drawn on the host (the same order on
+every device) picks batches out of it; only the batch becomes float."""
 
 from __future__ import annotations
 
@@ -29,14 +26,12 @@ class DeviceImages:
         return len(self.images)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float images in [0, 1] and labels for the given indices."""
         return self.images[index].float().div_(255.0), self.labels[index]
 
     def epoch_batches(
         self, batch_size: int, generator: torch.Generator, drop_last: bool = True, shard: tuple[int, int] = (0, 1)
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Batches of one epoch's permutation; with shard=(rank, ranks), this rank's share of each batch (every
-        rank draws the same permutation from the same generator)."""
+        """With shard=(rank, ranks), this rank's share of each batch; every rank draws the same permutation."""
         rank, ranks = shard
         order = torch.randperm(len(self), generator=generator).to(self.images.device)
         stop = len(self) - len(self) % batch_size if drop_last and len(self) >= batch_size else len(self)

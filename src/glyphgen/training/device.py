@@ -12,7 +12,6 @@ from glyphgen.errors import GlyphgenError
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """'auto' takes CUDA when present; 'cpu' and 'cuda[:N]' are honoured as given."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -29,13 +28,8 @@ WIDEST_CHANNELS_LAST_CONV_ON_CPU = 256
 
 
 def place(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """Move a network to `device` with its conv weights channels-last (NHWC).
-
-    oneDNN's CPU convolutions and CUDA's bf16 ones run faster in NHWC (benchmarks/train_throughput.py), but not
-    the CPU's widest convs. The choice is the whole model's: a conv computes channels-last whenever its input or
-    its weight is.
-    Only 4-d tensors change layout, so MLPs are unaffected; inputs follow the weights' layout on their own.
-    """
+    """Channels-last: oneDNN's and CUDA's bf16 convs run faster in NHWC (benchmarks/train_throughput.py). The
+    choice is the whole model's, since a conv computes channels-last whenever its input or weight is."""
     widest = max((layer.out_channels for layer in module.modules() if isinstance(layer, torch.nn.modules.conv._ConvNd)),
                  default=0)
     if torch.device(device).type == "cpu" and widest > WIDEST_CHANNELS_LAST_CONV_ON_CPU:
@@ -44,15 +38,15 @@ def place(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
 
 def autocast(device: torch.device, enabled: bool = True, cache_enabled: bool = True) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; on CPU a no-op, since CPU bf16 is slower than fp32 for these small layers.
-    A step captured as a CUDA graph must not cache its bf16 weight copies (`cache_enabled=False`)."""
+    """A no-op on CPU, where bf16 is slower than fp32 for these small layers. A CUDA graph must not cache its
+    bf16 weight copies."""
     if enabled and device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16, cache_enabled=cache_enabled)
     return contextlib.nullcontext()
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed every RNG the pipeline touches; return a torch.Generator for data order."""
+    """Returns a generator for the data order."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -1,10 +1,5 @@
-"""Data-parallel training over processes that torchrun starts: one per GPU (NCCL), or several on a CPU (gloo).
-
-Each rank takes its shard of every global batch, and the ranks average their gradients in a pre-step hook on
-each optimiser: DistributedDataParallel's computation, without its module wrapper, which expects one forward and
-one backward a step where a GAN's step calls its networks several times. Each rank draws its own noise, so a run
-is deterministic for a fixed world size. Only rank 0 logs, samples and writes.
-"""
+"""Data-parallel training under torchrun. Gradients are averaged in a pre-step hook on each optimiser, not by
+DistributedDataParallel, whose wrapper expects one forward a step where a GAN's step calls its networks often."""
 
 from __future__ import annotations
 
@@ -22,8 +17,8 @@ from glyphgen.params import check_positive
 
 @dataclass
 class DistributedConfig:
-    nproc_per_node: int = 1  # processes on each machine: one per GPU, or a few on a CPU
-    nnodes: int = 1  # machines; more than one needs GLYPHGEN_RDZV_ENDPOINT and GLYPHGEN_NODE_RANK (README)
+    nproc_per_node: int = 1  # one per GPU, or a few on a CPU
+    nnodes: int = 1  # more than one needs GLYPHGEN_RDZV_ENDPOINT and GLYPHGEN_NODE_RANK (README)
 
     def __post_init__(self) -> None:
         check_positive(self, "nproc_per_node", "nnodes")
@@ -35,7 +30,6 @@ class DistributedConfig:
 
 @dataclass(frozen=True)
 class Rank:
-    """Where this process sits, as torchrun's environment says (one process: rank 0 of 1)."""
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
@@ -51,9 +45,7 @@ class Rank:
 
 
 def torchrun_command(config: DistributedConfig, argv: list[str]) -> list[str]:
-    """This script again, under torchrun: a free local port on one machine; on several, node 0 (the machine that
-    runs `dvc repro`, where rank 0 writes the outputs) at GLYPHGEN_RDZV_ENDPOINT and this machine's
-    GLYPHGEN_NODE_RANK (torchrun's static rendezvous, which keeps node 0 where it is told)."""
+    """Static rendezvous on several machines, so node 0, where rank 0 writes the outputs, stays where told."""
     command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={config.nproc_per_node}",
                f"--nnodes={config.nnodes}"]
     if config.nnodes == 1:
@@ -70,7 +62,6 @@ def torchrun_command(config: DistributedConfig, argv: list[str]) -> list[str]:
 
 
 def start(rank: Rank, device: torch.device) -> torch.device:
-    """Join the process group; each rank on a GPU takes the one of its local rank."""
     if device.type == "cuda":
         device = torch.device("cuda", rank.local_rank)
         torch.cuda.set_device(device)
@@ -81,8 +72,7 @@ def start(rank: Rank, device: torch.device) -> torch.device:
 
 def share_gradients(model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], rank: Rank,
                     seed: int) -> None:
-    """Make every rank hold rank 0's weights and average the gradients before each step; then seed each rank's
-    noise apart (the weights were built from the shared seed)."""
+    """Then seeds each rank's noise apart: the weights were built from the shared seed."""
     for tensor in [*model.parameters(), *model.buffers()]:
         dist.broadcast(tensor.data, src=0)
     for optimizer in optimizers.values():
@@ -99,7 +89,6 @@ def average_gradients(optimizer: torch.optim.Optimizer, rank: Rank) -> None:
 
 
 def average_across_ranks(values: torch.Tensor) -> torch.Tensor:
-    """The mean over ranks of a tensor every rank holds (the logged losses); itself in a single process."""
     if dist.is_initialized():
         dist.all_reduce(values)
         values = values / dist.get_world_size()
@@ -107,8 +96,7 @@ def average_across_ranks(values: torch.Tensor) -> torch.Tensor:
 
 
 def gather_rng_states() -> list[dict[str, torch.Tensor]]:
-    """Every rank's RNG states (the CPU's, and its GPU's), in rank order, so a resumed rank draws what it would
-    have drawn."""
+    """So a resumed rank draws what it would have drawn."""
     own = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available() and dist.get_backend() == "nccl":
         own["cuda"] = torch.cuda.get_rng_state()
@@ -118,7 +106,6 @@ def gather_rng_states() -> list[dict[str, torch.Tensor]]:
 
 
 def from_main(value: Any) -> Any:
-    """Rank 0's value on every rank (a checkpoint rank 0 read from its disk); the value itself in one process."""
     if not dist.is_initialized():
         return value
     box = [value]

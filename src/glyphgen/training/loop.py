@@ -1,10 +1,5 @@
-"""The one training loop every generator shares (nanoGPT style: one readable function, no framework).
-
-The training set sits on the device as uint8 and each epoch indexes batches there; losses are summed on the
-device and read back only every `log_every` steps. After every epoch a checkpoint in the run's work folder
-lets a killed run resume (checkpoint.py); a finished run is renamed onto its outputs at once (io.publish).
-Under torchrun each rank trains on its shard of every batch (distributed.py); rank 0 alone writes.
-"""
+"""The one training loop every generator shares (nanoGPT style: one readable function, no framework). Losses
+stay on the device between read-backs; a checkpoint after every epoch lets a killed run resume."""
 
 from __future__ import annotations
 
@@ -43,7 +38,7 @@ class TrainConfig:
     seed: int = 0
     compile: Literal["none", "default", "reduce-overhead", "cuda-graph"] = "none"  # see step.py
     bf16: bool = True  # autocast, CUDA only
-    log_every: int = 50  # steps between loss read-backs (dvclive, progress bar, NaN guard)
+    log_every: int = 50  # steps between loss read-backs
     sample_grids: int = 8  # at evenly spaced epochs, the last one always
     sample_count: int = 64
     max_loss: float = 1.0e6  # a loss above this counts as exploded
@@ -55,7 +50,7 @@ class TrainConfig:
         check_non_negative(self, "threads")
 
 
-# The images a model fits what it samples from to (finish_training): fewer for each epoch's grid than at the end.
+# For finish_training: fewer for each epoch's grid than at the end.
 PREVIEW_FIT_IMAGES = 2000
 FINAL_FIT_IMAGES = 10000
 
@@ -63,8 +58,7 @@ FINAL_FIT_IMAGES = 10000
 def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, config: TrainConfig,
           out_dir: str | Path, work_dir: str | Path, live_dir: str | Path,
           lr_schedule: LrSchedule = "constant") -> dict[str, float]:
-    """Train one generator: write out_dir/{model.pt, samples/, samples.png} and its dvclive logs to live_dir.
-    Return how long it took, which stays out of both so that same inputs give the same bytes."""
+    """Returns how long it took, kept out of the outputs so that same inputs give the same bytes."""
     out_dir, work_dir, live_dir = Path(out_dir), Path(work_dir), Path(live_dir)
     rank = Rank.from_environment()
     device = pick_device(config.device)
@@ -95,7 +89,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     train_step = step_function(model, optimizers, device, config, fixed_rates=lr_schedule == "constant")
     train_step = with_schedule(train_step, optimizers, base_rates, lr_schedule, epochs * steps_per_epoch, step)
     live = Live(str(work_dir / "live"), resume=step > 0, save_dvc_exp=False, dvcyaml=None) if rank.is_main else None
-    # A redirected log (CI, `dvc repro > log`) gets a line now and then, not ten a second.
+    # A redirected log gets a line now and then, not ten a second.
     progress = tqdm(total=epochs * steps_per_epoch, initial=step, desc=model_name, unit="step",
                     mininterval=0.1 if sys.stderr.isatty() else 30.0, disable=not rank.is_main)
 
@@ -122,7 +116,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
                             training_state(epoch, step, seconds, run, optimizers, data_order, rank_rng))
     progress.close()
     if not rank.is_main:
-        barrier()  # rank 0 publishes the run
+        barrier()
         return {}
 
     live.end()
@@ -130,7 +124,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
     save_samples(model, work_dir / "model" / "samples.png", config)
     save_checkpoint(work_dir / "model" / CHECKPOINT_NAME, model)
     publish([(work_dir / "model", out_dir), (work_dir / "live", live_dir)])
-    shutil.rmtree(work_dir)  # the resume checkpoint, no longer needed once the run is in place
+    shutil.rmtree(work_dir)
     barrier()
     return {"train_seconds": round(seconds, 1), "images_per_second": round(step * batch_size / max(seconds, 1e-9), 1)}
 
@@ -138,8 +132,7 @@ def train(model_name: str, model_config: Any, train_set: ImageSet, epochs: int, 
 def run_epoch(train_step: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
               batches: Iterable[tuple[torch.Tensor, torch.Tensor]], step: int, log_every: int,
               read_back: Callable[[dict[str, float], int, int], None]) -> int:
-    """Train on every batch; return the step count after them. Losses are read back (`read_back(mean losses,
-    step, steps summed)`) every `log_every` steps and after the last batch, so no NaN reaches a checkpoint."""
+    """Reads back after the last batch too, so no NaN reaches a checkpoint."""
     loss_sums: dict[str, torch.Tensor] = {}
     steps_summed = 0
     for images, labels in batches:
@@ -162,7 +155,6 @@ def mean_losses(loss_sums: dict[str, torch.Tensor], steps: int) -> dict[str, flo
 
 
 def check_losses(losses: dict[str, float], step: int, epoch: int, max_loss: float, work_dir: Path) -> None:
-    """Stop on a NaN or exploding loss; the checkpoint of the last finished epoch stays as it was."""
     for name, value in losses.items():
         if not math.isfinite(value) or abs(value) > max_loss:
             kept = (f"the checkpoint of epoch {epoch} is kept in {work_dir / RESUME_NAME}" if epoch > 0
@@ -182,7 +174,6 @@ def log_losses(live: Live, progress: tqdm, step: int, epoch: int, losses: dict[s
 
 
 def grid_due(epoch: int, epochs: int, grids: int) -> bool:
-    """Whether epoch (1-based) is one of `grids` evenly spaced epochs ending with the last."""
     return epoch * grids // epochs != (epoch - 1) * grids // epochs
 
 
@@ -195,6 +186,6 @@ def finish_training(model: Generator, data: DeviceImages, count: int, seed: int)
 
 
 def save_samples(model: Generator, path: Path, config: TrainConfig) -> None:
-    """A grid from the same seeded noise every time, so successive grids show how training moves."""
+    """The same seeded noise every time, so successive grids show how training moves."""
     images = to_uint8(model.draw(config.sample_count, config.seed))
     save_png(path, tile(images, columns=int(math.sqrt(config.sample_count))), scale=2)

@@ -16,7 +16,7 @@ from glyphgen.training.schedule import LrSchedule
 class Budget:
     epochs: int = 0
     train_images: int = 0  # a seeded random subset of the training split; 0 = all of it
-    lr_schedule: LrSchedule = "constant"  # or cosine: every optimiser's rate annealed over the run (schedule.py)
+    lr_schedule: LrSchedule = "constant"
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.train_images < 0:
@@ -24,12 +24,7 @@ class Budget:
 
 
 def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[Any, Budget]:
-    """The config and budget of `model` on `dataset`, from params.yaml's `models.<model>.<dataset>`.
-
-    That section holds `preset`, the budget (`epochs`, `train_images`, `lr_schedule`) and any key of the model's config as an
-    override of the preset. A key set to null takes the preset's value: that is how
-    `dvc exp run -S models.gan.glyphs.lr=null` returns a tuned key to the recipe's.
-    """
+    """A key set to null takes the preset's value, so `-S models.gan.glyphs.lr=null` returns to the recipe."""
     where = f"params.yaml:models.{model}.{dataset}"
     check_names(get_section(params, "models"), MODEL_NAMES, "params.yaml:models", "model")
     section = get_section(params, f"models.{model}.{dataset}")
@@ -42,8 +37,7 @@ def run_settings(params: Mapping[str, Any], model: str, dataset: str) -> tuple[A
 
 
 def check_names(section: Any, names: tuple[str, ...], where: str, kind: str) -> None:
-    """A misspelled model (`models.vea`) would otherwise be a section no run reads. (A misspelled data set leaves
-    the real one's section missing, which get_section names.)"""
+    """A misspelled model (`models.vea`) would otherwise be a section no run reads."""
     if not isinstance(section, Mapping):
         raise GlyphgenError(f"{where}: expected a mapping of {kind} names, got {section!r}")
     unknown = [name for name in section if name not in names]

@@ -16,7 +16,6 @@ Step = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 
 def step_function(model: Generator, optimizers: dict[str, torch.optim.Optimizer], device: torch.device,
                   config, fixed_rates: bool = True) -> Step:
-    """model.train_step under bf16 autocast on CUDA (train.bf16), run as train.compile says."""
     if config.compile in ("default", "reduce-overhead"):
         for network in model.children():
             network.compile(mode=config.compile)

@@ -1,9 +1,5 @@
-"""What the adversarial autoencoders share (Makhzani et al. 2015): `aae` (a Gaussian code) and the family whose
-code is a style plus a category (`aae_supervised`, `aae_semi`, `aae_cluster`).
-
-A step has two phases: (1) the autoencoder minimises the reconstruction loss plus how badly its codes fail to
-fool every discriminator; (2) each discriminator learns prior draws (real) from encoded codes (fake).
-"""
+"""What the adversarial autoencoders share (Makhzani et al. 2015): a step (1) reconstructs while fooling every
+code discriminator, then (2) teaches each discriminator prior draws (real) from encoded codes (fake)."""
 
 from __future__ import annotations
 
@@ -26,8 +22,7 @@ from glyphgen.params import check_fraction, check_non_negative, check_positive
 class AdversarialAutoencoderConfig:
     hidden: tuple[int, ...] = (512, 512)
     latent_dim: int = 32  # the Gaussian code (the style, in the family with a category)
-    # bce: sigmoid outputs and cross-entropy on [0, 1] pixels; tanh_mse: the tutorial's tanh outputs and MSE.
-    reconstruction: Literal["bce", "tanh_mse"] = "bce"
+    reconstruction: Literal["bce", "tanh_mse"] = "bce"  # tanh_mse: the tutorial's tanh outputs and MSE
     discriminator_hidden: tuple[int, ...] = (256, 256)
     reconstruction_weight: float = 1.0
     adversarial_weight: float = 0.1
@@ -42,15 +37,13 @@ class AdversarialAutoencoderConfig:
 
 
 class AdversarialAutoencoder(Generator):
-    """Builds `encoder` (pixels -> code_outputs) and `decoder` (decoder_inputs -> pixels); subclasses add their
-    discriminators with `code_discriminator` and write `train_step` from the two phases."""
 
     has_encoder = True
 
     def __init__(self, config, image_size: int, num_classes: int, code_outputs: int, decoder_inputs: int) -> None:
         super().__init__(config, image_size, num_classes)
         self.encoder = self.build_encoder(code_outputs)
-        # An MLP decoder as the paper's: a conv decoder drew worse samples per CPU-second (docs/experiments.md).
+        # An MLP decoder, as the paper's: a conv one drew worse samples per CPU-second (docs/experiments.md).
         pixels = image_size * image_size
         output = nn.Tanh() if config.reconstruction == "tanh_mse" else None  # BCE takes the logits
         self.decoder = nn.Sequential(
@@ -59,12 +52,10 @@ class AdversarialAutoencoder(Generator):
         )
 
     def build_encoder(self, outputs: int) -> nn.Module:
-        """Images in [-1, 1] -> `outputs` values each."""
         pixels = self.image_size * self.image_size
         return nn.Sequential(nn.Flatten(), mlp([pixels, *self.config.hidden, outputs], nn.LeakyReLU(0.2)))
 
     def code_discriminator(self, code_dim: int) -> nn.Module:
-        """codes -> one logit each (a draw of the prior vs an encoded code)."""
         return mlp([code_dim, *self.config.discriminator_hidden, 1], nn.LeakyReLU(0.2))
 
     def adam(self, *modules: nn.Module) -> torch.optim.Adam:
@@ -76,7 +67,6 @@ class AdversarialAutoencoder(Generator):
     def reconstruction_phase(self, images: torch.Tensor, codes: torch.Tensor,
                              adversaries: list[tuple[nn.Module, torch.Tensor]],
                              optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-        """Phase 1: decode `codes`; each (discriminator, code) pair adds how badly the code fails to fool it."""
         reconstruction = self.reconstruction_loss(self.decoder(codes), images)
         fooling = sum(generator_loss(discriminator(code)) for discriminator, code in adversaries)
         loss = self.config.reconstruction_weight * reconstruction + self.config.adversarial_weight * fooling
@@ -86,8 +76,6 @@ class AdversarialAutoencoder(Generator):
     @staticmethod
     def regularisation_phase(discriminator: nn.Module, optimizer: torch.optim.Optimizer, prior: torch.Tensor,
                              codes: torch.Tensor, role: str = "") -> dict[str, torch.Tensor]:
-        """Phase 2: `discriminator` learns prior draws (real) from encoded `codes` (fake); its loss and accuracy
-        are named after its `role` ('style_discriminator', 'style_d_accuracy_real', ...)."""
         real_logits, fake_logits = discriminator(prior), discriminator(codes.detach())
         loss = discriminator_loss(real_logits, fake_logits)
         optimizer_step(optimizer, loss)
@@ -106,13 +94,10 @@ class AdversarialAutoencoder(Generator):
 
 @dataclass
 class StyleCategoryConfig(AdversarialAutoencoderConfig):
-    # Stride-2 3x3 conv layers (ReLU) before the encoder's MLP; none: an MLP encoder as `aae`'s.
-    encoder_channels: tuple[int, ...] = ()
-    # The style discriminator also reads the category, so each category's styles are pushed to N(0, I) and the
-    # style cannot carry the character. False: the paper's discriminator on the style alone.
+    encoder_channels: tuple[int, ...] = ()  # stride-2 3x3 convs before the encoder's MLP
+    # The style discriminator also reads the category, so the style cannot carry the character.
     style_given_category: bool = False
-    # Components of each category's style mixture that samples draw from; 0 = prior styles, as the paper samples.
-    mixture_components: int = 5
+    mixture_components: int = 5  # of each category's style mixture; 0: prior styles, as the paper samples
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -121,14 +106,8 @@ class StyleCategoryConfig(AdversarialAutoencoderConfig):
 
 
 class StyleCategoryAutoencoder(AdversarialAutoencoder):
-    """The decoder reads a style (latent_dim, pushed to N(0, I)) beside a one-hot category of `categories`.
-
-    With `infers_category` the encoder also outputs the category's logits, whose softmax a second discriminator
-    pushes to one-hot draws of a uniform categorical (aae_semi, aae_cluster); without, the category is the
-    image's class label (aae_supervised) and the encoder learns the style alone. Samples decode a category and a
-    style: with `mixture_components`, a category by its share of the training images and a style from the
-    mixture fitted to that category's training styles; without, a uniform category and a prior style.
-    """
+    """The decoder reads a style (pushed to N(0, I)) beside a one-hot category: the class label, or with
+    `infers_category` the encoder's softmax, pushed to one-hot draws by a second discriminator."""
 
     infers_category: ClassVar[bool] = True
 
@@ -156,7 +135,6 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
 
     @property
     def latent_dim(self) -> int:
-        """The whole code the decoder reads: style, then the category's one-hot (or softmax)."""
         return self.style_dim + self.categories
 
     def configure_optimizers(self):
@@ -170,7 +148,6 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         return self.encoder_output(images)[:, : self.style_dim]
 
     def classify(self, images: torch.Tensor) -> torch.Tensor:
-        """The categorical head's logits (one per category)."""
         return self.encoder_output(images)[:, self.style_dim:]
 
     def one_hot(self, categories: torch.Tensor) -> torch.Tensor:
@@ -182,7 +159,7 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         category = F.softmax(outputs[:, self.style_dim:], dim=1) if self.infers_category else self.one_hot(labels)
         prior = prior_noise(len(images), self.style_dim, images.device, None)
         if self.config.style_given_category:
-            # Real and encoded styles sit beside the same categories, so only the style's law given them differs.
+            # Both sides share the categories, so only the style's law given them differs.
             condition = category.detach()
             style, prior = torch.cat([style, condition], dim=1), torch.cat([prior, condition], dim=1)
         adversaries = [(self.style_discriminator, style)]
@@ -199,18 +176,15 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         return losses
 
     def encode(self, images):
-        """Style and the category's softmax: the code the decoder reads (models that infer the category)."""
         outputs = self.encoder_output(images)
         return torch.cat([outputs[:, : self.style_dim], F.softmax(outputs[:, self.style_dim:], dim=1)], dim=1)
 
     def encode_sample(self, images, generator=None):
-        """The style only: the part of the code with a Gaussian prior, which the prior-fit metrics measure."""
+        """The style only: the part with a Gaussian prior, which the prior-fit metrics measure."""
         return self.encode_style(images)
 
     @torch.no_grad()
     def finish_training(self, batches, seed):
-        """Fit each category's style mixture to the training images' styles; the category is the label where it
-        is given, else the head's most likely category."""
         if self.styles is None:
             return
         styles, categories = [], []
@@ -221,11 +195,9 @@ class StyleCategoryAutoencoder(AdversarialAutoencoder):
         self.styles.fit(torch.cat(styles), torch.cat(categories), seed)
 
     def decode_categories(self, style: torch.Tensor, categories: torch.Tensor) -> torch.Tensor:
-        """Images of the given categories (N, int) in the given styles (N x style_dim)."""
         return self.decode(torch.cat([style, self.one_hot(categories.to(style.device))], dim=1))
 
     def sample_categories(self, categories: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One image per entry of `categories`, each in a style drawn from its category's mixture (or the prior)."""
         if self.styles is not None:
             style = self.styles.sample_styles(categories, generator)
         else:

@@ -1,9 +1,4 @@
-"""What ae and conv_ae share: an autoencoder that samples by decoding draws from a mixture fitted to its codes.
-
-An autoencoder has no prior to sample from. After training it fits a Gaussian mixture to the codes of the
-training images (`CodeMixture`, `mixture_components` in the config; 1 = a single Gaussian) and decodes draws
-from that, so `sample` shows what the code space holds rather than noise.
-"""
+"""What ae and conv_ae share. An autoencoder has no prior, so it samples from a mixture fitted to its codes."""
 
 from __future__ import annotations
 
@@ -17,7 +12,7 @@ from glyphgen.models.shared.code_mixture import SamplesFromCodeMixture
 
 
 class Autoencoder(SamplesFromCodeMixture, Generator):
-    """Shared by ae and conv_ae: subclasses build `encoder` (image -> code) and `decoder` (code -> logits)."""
+    """Subclasses build `encoder` (image -> code) and `decoder` (code -> logits)."""
 
     has_encoder = True
     encoder: nn.Module
@@ -25,7 +20,7 @@ class Autoencoder(SamplesFromCodeMixture, Generator):
 
     def __init__(self, config, image_size: int, num_classes: int) -> None:
         super().__init__(config, image_size, num_classes)
-        self.build_code_mixture()  # mixture_components is at least 1: an autoencoder has no prior
+        self.build_code_mixture()
 
     @property
     def latent_dim(self) -> int:
@@ -35,7 +30,7 @@ class Autoencoder(SamplesFromCodeMixture, Generator):
         return {"autoencoder": adam(self, self.config.lr)}
 
     def corrupt(self, images: torch.Tensor) -> torch.Tensor:
-        """The network's input; a denoising autoencoder sees noised images but must reproduce clean ones."""
+        """A denoising autoencoder sees noised images but must reproduce clean ones."""
         return images
 
     def train_step(self, images, labels, optimizers):

@@ -1,11 +1,5 @@
-"""G/D balancing for the GANs: while the discriminator wins too easily, the generator takes extra steps.
-
-A discriminator right almost every time gives the generator saturated gradients. Above `high` accuracy (real and
-generated averaged) the generator takes `generator_steps` steps per batch, until the accuracy falls to `low`.
-It decides from the loop's read-back every `train.log_every` steps, so the host never waits on the device; the
-state is saved with the model, so a resumed run balances alike. Off by default: it did not measurably help
-(docs/experiments.md).
-"""
+"""Extra generator steps while the discriminator wins too easily and so saturates the generator's gradients.
+Off by default: it did not measurably help (docs/experiments.md)."""
 
 from __future__ import annotations
 
@@ -29,7 +23,7 @@ class BalanceConfig:
 
 
 class Balance:
-    """How many generator steps a batch gets, switched by `observe` at each loss read-back."""
+    """Switched at each loss read-back, so the host never waits on the device."""
 
     def __init__(self, config: BalanceConfig) -> None:
         self.config = config

@@ -1,9 +1,5 @@
-"""The Generator protocol every model fits, so one training loop, one evaluator and one renderer serve all.
-
-Images cross this boundary as float tensors in [0, 1], shape B x 1 x H x W, white strokes on black. A model
-that prefers [-1, 1] (tanh outputs) converts inside. Models know nothing of files, DVC or params.yaml beyond
-the config dataclass they are built from.
-"""
+"""The Generator protocol every model fits, so one training loop, evaluator and renderer serve all. Images cross
+it as floats in [0, 1], B x 1 x H x W, white on black; models know nothing of files, DVC or params.yaml."""
 
 from __future__ import annotations
 
@@ -21,14 +17,11 @@ from glyphgen.params import parse_config
 
 class Generator(nn.Module, abc.ABC):
     name: ClassVar[str]
-    config_class: ClassVar[type]  # a dataclass of hyperparameters (always with a batch_size), parsed from params.yaml
-    presets: ClassVar[dict[str, Any]]  # named configs: "default" (sized for a CPU) and "reference" (the recipe)
+    config_class: ClassVar[type]  # a dataclass of hyperparameters, always with a batch_size
+    presets: ClassVar[dict[str, Any]]  # "default" (sized for a CPU) and "reference" (the recipe)
     has_encoder: ClassVar[bool] = False
-    # Draws images of a chosen class (`sample_categories`): the sample command's --label, the alphabet command.
-    conditional: ClassVar[bool] = False
-    # What `classify` (a categorical code's logits) predicts: "classes" (the data set's, as aae_semi learns them)
-    # or "clusters" (unlabelled, aae_cluster); "" for models without one. The evaluate stage scores it.
-    categorical_head: ClassVar[str] = ""
+    conditional: ClassVar[bool] = False  # has `sample_categories`
+    categorical_head: ClassVar[str] = ""  # what `classify` predicts: "classes", "clusters" or nothing
 
     def __init__(self, config: Any, image_size: int, num_classes: int) -> None:
         super().__init__()
@@ -39,7 +32,6 @@ class Generator(nn.Module, abc.ABC):
 
     @classmethod
     def config_from_params(cls, preset: str, overrides: dict[str, Any], where: str) -> Any:
-        """The named preset with per-key overrides from params.yaml, each key type-checked."""
         if preset not in cls.presets:
             raise GlyphgenError(f"{where}.preset: expected one of {sorted(cls.presets)}, got {preset!r}")
         return parse_config(cls.config_class, {**dataclasses.asdict(cls.presets[preset]), **overrides}, where)
@@ -50,7 +42,6 @@ class Generator(nn.Module, abc.ABC):
 
     @property
     def device(self) -> torch.device:
-        """Where the weights are; the CPU for a model without any (the test doubles)."""
         weights = next(itertools.chain(self.parameters(), self.buffers()), None)
         return torch.device("cpu") if weights is None else weights.device
 
@@ -69,23 +60,17 @@ class Generator(nn.Module, abc.ABC):
         """Draw n images in [0, 1], N x 1 x H x W, from the model's prior, reproducibly under `generator`."""
 
     def start_training(self, images: torch.Tensor, labels: torch.Tensor, seed: int) -> None:
-        """Called before the first step (and on resuming) with the whole training set on the device (uint8
-        N x 1 x H x W, int64 labels): where a model picks what it trains on besides the batches (aae_semi's
-        labelled subset). It must not draw from the global RNG, so resumed runs stay exact."""
+        """Before the first step and on resuming, with the uint8 training set on the device (aae_semi picks its
+        labelled subset). No global RNG, so resumed runs stay exact."""
 
     def observe_losses(self, losses: dict[str, float]) -> None:
-        """Called by the loop with the losses it read back (means since the last read-back, every
-        `train.log_every` steps): where a model adapts its schedule without a host sync of its own (the GANs'
-        balance). Most models have nothing to do."""
+        """Mean losses since the last read-back, so a model adapts (the GANs' balance) without a host sync."""
 
     def finish_training(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], seed: int) -> None:
-        """Called once after the last epoch, in eval mode, with batches of training images ([0, 1]) and their
-        labels: where a model fits what it samples from (the autoencoders' code mixtures). Most models have
-        nothing to do."""
+        """After the last epoch, in eval mode: fit what the model samples from (the autoencoders' code mixtures)."""
 
     @torch.no_grad()
     def draw(self, n: int, seed: int) -> torch.Tensor:
-        """`sample` in eval mode (BatchNorm running statistics), the same n images for the same seed."""
         was_training = self.training
         self.eval()
         images = self.sample(n, torch.Generator(self.device).manual_seed(seed)).float()
@@ -97,14 +82,10 @@ class Generator(nn.Module, abc.ABC):
         raise NotImplementedError(f"{self.name} has no latent space")
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """The deterministic code of each image (the posterior mean for VAEs)."""
         raise NotImplementedError(f"{self.name} has no encoder")
 
     def encode_sample(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A code drawn from q(z|x) for each image, so codes of many images sample the aggregate posterior.
-
-        Models with a Gaussian posterior (a `posterior(images)` method returning mean and log-variance, as
-        vae and aae have) draw from it; deterministic encoders return `encode(images)`."""
+        """A code drawn from q(z|x), so many images' codes sample the aggregate posterior."""
         posterior = getattr(self, "posterior", None)
         if posterior is None:
             return self.encode(images)
@@ -113,7 +94,6 @@ class Generator(nn.Module, abc.ABC):
         return mean + (0.5 * log_var).exp() * noise
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] from latent codes."""
         raise NotImplementedError(f"{self.name} has no decoder")
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,5 @@
-"""A Gaussian mixture fitted to an encoder's codes after training: what ae, conv_ae, vae and aae sample from,
-and per category what the adversarial autoencoder family draws its styles from.
-
-Prior draws land between the codes of real glyphs and decode to blends; a mixture fitted to the training codes
-("ex-post density estimation", Ghosh et al. 2020) puts samples where glyphs are. The fit (scikit-learn) is kept
-in buffers, so it travels in the state_dict and sampling needs only torch.
-"""
+"""A Gaussian mixture fitted to the training codes after training (Ghosh et al. 2020): prior draws land between
+glyphs and decode to blends. Kept in buffers, so it travels in the state_dict and sampling needs only torch."""
 
 from __future__ import annotations
 
@@ -16,10 +11,8 @@ from torch import nn
 from glyphgen.errors import GlyphgenError
 from glyphgen.models.shared.blocks import prior_noise
 
-# Added to every covariance's diagonal: keeps collapsed code dimensions invertible.
-RIDGE = 1e-4
-# Looser than scikit-learn's 0.001: far fewer EM steps for about the same samples (benchmarks/mixture_fit.py).
-FIT_TOLERANCE = 1e-2
+RIDGE = 1e-4  # keeps collapsed code dimensions invertible
+FIT_TOLERANCE = 1e-2  # looser than scikit-learn's: fewer EM steps, same samples (benchmarks/mixture_fit.py)
 
 
 class CodeMixture(nn.Module):
@@ -31,8 +24,7 @@ class CodeMixture(nn.Module):
 
     @torch.no_grad()
     def fit(self, codes: torch.Tensor, seed: int, components: int | None = None, tol: float = FIT_TOLERANCE) -> int:
-        """Fit to N x dim codes (full covariances) and return the EM iterations it took. With `components` fewer
-        than the mixture holds, the rest get weight 0."""
+        """Returns the EM iterations; components beyond `components` get weight 0."""
         components = components or len(self.weights)
         if len(codes) < components:
             raise GlyphgenError(f"mixture_components: expected at most one per training image ({len(codes)}), "
@@ -42,12 +34,12 @@ class CodeMixture(nn.Module):
             self.weights[0], self.means[0] = 1.0, codes[0]
             self.scale_tril[0] = torch.eye(len(codes[0])) * RIDGE ** 0.5
             return 0
-        # Imported here: the evaluate and render stages load models without fitting them, and skip its import.
+        # Imported here: the stages that only load models skip it.
         from sklearn.mixture import GaussianMixture
         from threadpoolctl import threadpool_limits
 
         mixture = GaussianMixture(components, covariance_type="full", reg_covar=RIDGE, tol=tol, random_state=seed)
-        # One BLAS thread: the matrices are small, and on a busy machine spinning threads slowed the fit.
+        # One BLAS thread: the matrices are small and spinning threads slow a busy machine.
         with threadpool_limits(1):
             mixture.fit(codes.double().cpu().numpy())
         self.weights[:components] = torch.from_numpy(mixture.weights_)
@@ -56,9 +48,7 @@ class CodeMixture(nn.Module):
         return int(mixture.n_iter_)
 
     def component_log_probs(self, codes: torch.Tensor) -> torch.Tensor:
-        """N x components: log(weight x density) of each component at each of the N x dim codes; an unused
-        component (weight 0) gives -inf."""
-        # Written out: torch.distributions.MultivariateNormal's constructor imports SymPy, slow to import.
+        # Written out: torch.distributions.MultivariateNormal imports SymPy, slow to import.
         offsets = (codes[:, None, :] - self.means).permute(1, 2, 0)  # components x dim x N
         whitened = torch.linalg.solve_triangular(self.scale_tril, offsets, upper=False)
         log_det = self.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
@@ -66,11 +56,10 @@ class CodeMixture(nn.Module):
         return log_density + self.weights.log()
 
     def log_prob(self, codes: torch.Tensor) -> torch.Tensor:
-        """The mixture's log-density at each of the N x dim codes (N)."""
         return torch.logsumexp(self.component_log_probs(codes), dim=1)
 
     def sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        # Drawn where the generator lives (see blocks.prior_noise), then moved to the mixture's device.
+        # Drawn where the generator lives, as in blocks.prior_noise.
         device = self.means.device
         draw_on = device if generator is None else generator.device
         component = torch.multinomial(self.weights.to(draw_on), n, replacement=True, generator=generator).to(device)
@@ -79,9 +68,8 @@ class CodeMixture(nn.Module):
 
 
 class CategoryCodeMixture(nn.Module):
-    """A CodeMixture of the styles in each category, and each category's share of the training images: the
-    p(category) and p(style | category) of the training codes, for the models whose code is a style and a
-    category. A category no training image falls in keeps the prior N(0, I) and a share of 0."""
+    """p(category) and p(style | category) of the training codes, for models whose code is a style and a
+    category."""
 
     def __init__(self, dim: int, categories: int, components: int) -> None:
         super().__init__()
@@ -90,8 +78,6 @@ class CategoryCodeMixture(nn.Module):
 
     @torch.no_grad()
     def fit(self, styles: torch.Tensor, categories: torch.Tensor, seed: int) -> None:
-        """Fit to N x dim styles and their N categories; a category with fewer styles than components gets one
-        component per style."""
         for category, mixture in enumerate(self.per_category):
             members = styles[categories == category]
             if len(members):
@@ -105,7 +91,6 @@ class CategoryCodeMixture(nn.Module):
                                  generator=generator).to(self.shares.device)
 
     def sample_styles(self, categories: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """One style per entry of `categories`, each drawn from its category's mixture."""
         categories = categories.to(self.shares.device)
         styles = torch.empty(len(categories), self.per_category[0].means.shape[1], device=self.shares.device)
         for category in categories.unique().tolist():
@@ -115,9 +100,8 @@ class CategoryCodeMixture(nn.Module):
 
 
 class SamplesFromCodeMixture:
-    """Sampling for a generator with an encoder, a decoder and `config.mixture_components`: after training it
-    fits a CodeMixture of that many components to the training images' codes and decodes its draws; with 0
-    components (no mixture) it decodes draws of the prior N(0, I). Call `build_code_mixture` in __init__."""
+    """Mixin: decodes draws of a CodeMixture of `config.mixture_components` (0: of the prior). Call
+    `build_code_mixture` in __init__."""
 
     codes: CodeMixture | None
 

@@ -1,10 +1,5 @@
-"""One style drawn in every category (the alphabet, the rows of classes.png) for the style-and-category models.
-
-At the CPU budgets the style still says which character it came from. With a mixture of styles per category,
-a style's offset from its own component (the character's form) is moved onto each category's heaviest
-component, its commonest form. A style's own category is the one whose mixture makes it most likely. The
-evaluate stage's transfer_accuracy measures it (reports/metrics.md).
-"""
+"""One style drawn in every category (the alphabet). A short run leaves the character in the style, so a style's
+offset from its own mixture component (the character's form) moves onto each category's commonest form."""
 
 from __future__ import annotations
 
@@ -13,14 +8,11 @@ import torch
 
 def style_in_categories(generator, styles: torch.Tensor, categories: torch.Tensor,
                         sources: torch.Tensor | None = None) -> torch.Tensor:
-    """(N x len(categories)) x dim: each of the N x dim `styles` moved into each of `categories`, style by style;
-    `sources` (N) are the categories they were drawn in (None: for each, the one whose mixture makes it most
-    likely)."""
+    """`sources`: the categories the styles were drawn in; None: those whose mixtures make them most likely."""
     categories = categories.to(styles.device)
     if generator.styles is None:
         return styles.repeat_interleave(len(categories), dim=0)
     mixtures = generator.styles.per_category
-    # N x categories x components: log(weight x density) of each category's each component at each style.
     densities = torch.stack([mixture.component_log_probs(styles) for mixture in mixtures], dim=1)
     if sources is None:
         sources = densities.logsumexp(dim=2).argmax(dim=1)
