@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from glyphgen.evaluation.classifier import ClassifierConfig, image_tensor, predict, train_classifier
-from glyphgen.evaluation.scorecard import JudgeFeatures
+from glyphgen.evaluation.judges import ARCHITECTURES, JudgeConfig, image_tensor, predict, train_judge
+from glyphgen.evaluation.scorecard import JudgeFeatures, Panel
 from glyphgen.io import ImageSet
 from pipeline_repo import KMNIST_MIRROR
 from tiny_models import kmnist_slice
@@ -28,15 +28,25 @@ def kmnist_test() -> ImageSet:
 
 
 @pytest.fixture(scope="session")
-def judge(kmnist_train):
-    return train_classifier(kmnist_train, ClassifierConfig(epochs=2, batch_size=32, max_lr=0.01), torch.device("cpu"))
+def panel(kmnist_train, kmnist_test) -> Panel:
+    """Every judge, trained for 2 epochs on the 2,000-image slice, with its features saved as train_judges saves
+    them: of the test split, and of as many train images (the ceiling's reference)."""
+    train_images = image_tensor(kmnist_train)[: len(kmnist_test)]
+    judges = {name: train_judge(name, kmnist_train, JudgeConfig(epochs=2, batch_size=32, seed=index), torch.device("cpu"))
+              for index, name in enumerate(ARCHITECTURES)}
+    features = {name: JudgeFeatures(predict(judge, train_images)[0], predict(judge, image_tensor(kmnist_test))[0])
+                for name, judge in judges.items()}
+    return Panel(judges, features)
 
 
 @pytest.fixture(scope="session")
-def judge_features(judge, kmnist_train, kmnist_test) -> JudgeFeatures:
-    # As the train_classifier stage saves them: the test split, and as many train images (the ceiling's reference).
-    train_images = image_tensor(kmnist_train)[: len(kmnist_test)]
-    return JudgeFeatures(predict(judge, train_images)[0], predict(judge, image_tensor(kmnist_test))[0])
+def judge(panel):
+    return panel.judges["cnn"]
+
+
+@pytest.fixture(scope="session")
+def judge_features(panel) -> JudgeFeatures:
+    return panel.features["cnn"]
 
 
 @pytest.fixture

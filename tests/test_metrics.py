@@ -7,7 +7,8 @@ import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
-from glyphgen.evaluation.classifier import image_tensor, predict
+from glyphgen.evaluation.judges import image_tensor, predict
+from glyphgen.evaluation.realism import two_sample_accuracy, wilson_interval
 from glyphgen.evaluation.scorecard import (
     draw_samples,
     EvaluateConfig, Splits, ReferenceStats, sample_count, score_generator, score_references, score_samples,
@@ -15,7 +16,7 @@ from glyphgen.evaluation.scorecard import (
 from glyphgen.params import parse_config
 from doubles import NoisyCopies, PCAAutoencoder, RepeatedImage
 
-CONFIG = EvaluateConfig(num_samples=1000, batch_size=500)
+CONFIG = EvaluateConfig(num_samples=1000, batch_size=500, kid_subsets=10, kid_subset_size=500, two_sample_images=1000)
 
 
 def direct_frechet(a: np.ndarray, b: np.ndarray) -> float:
@@ -67,7 +68,7 @@ def test_block_distances_equal_the_naive_ones():
     assert len(blocks) == 5  # 64 rows a block, the last one shorter
     assert torch.allclose(torch.cat(blocks).double().sqrt(), naive, rtol=1e-4)
     assert torch.allclose(metrics.nearest_distance(queries, references).double(), naive.min(dim=1).values, rtol=1e-4)
-    # Images as int8 grey levels: exact, in grey levels.
+    # Images as grey levels: the products are exact, so the nearest distances match float64's to rounding.
     grey_queries, grey_references = (queries * 255).round().double(), (references * 255).round().double()
     exact = metrics.nearest_distance(metrics.pixel_codes(queries), metrics.pixel_codes(references))
     assert torch.allclose(exact.double(), torch.cdist(grey_queries, grey_references).min(dim=1).values, rtol=1e-6)
@@ -102,48 +103,115 @@ def test_prdc_density_is_about_one_for_two_draws_of_one_distribution():
     assert 0.85 < scores["density"] < 1.15 and scores["coverage"] > 0.9
 
 
-def test_class_coverage_of_uniform_and_single_class_predictions():
-    uniform = metrics.class_coverage(torch.eye(10).repeat(5, 1))
-    assert uniform["class_entropy"] == pytest.approx(1.0) and uniform["class_kl_uniform"] == pytest.approx(0.0)
-    assert uniform["classes_present"] == 1.0
-    single = metrics.class_coverage(torch.eye(10)[[3] * 50])
-    assert single["class_entropy"] == pytest.approx(0.0) and single["class_kl_uniform"] == pytest.approx(math.log(10))
-    assert single["classes_present"] == pytest.approx(0.1)
+def test_pixel_codes_are_exact_at_any_size():
+    # Worst case for the sums: every pixel -128 against -128 (black on black after the shift), 1024 or 4096 of them.
+    for size, dtype in ((28, torch.float32), (32, torch.float32), (64, torch.float64)):
+        black = metrics.pixel_codes(torch.zeros(2, 1, size, size))
+        assert black.dtype == dtype
+        assert float(black[:1] @ black[1:].T) == size * size * 128 * 128
+    white = torch.ones(1, 1, 64, 64)
+    assert float(metrics.nearest_distance(metrics.pixel_codes(white), metrics.pixel_codes(torch.zeros(3, 1, 64, 64)))) == 255 * 64
+
+
+def test_class_coverage_counts_confident_calls_only():
+    groups = torch.arange(10)
+    uniform = metrics.class_coverage(*metrics.confident_calls(20 * torch.eye(10).repeat(5, 1), groups, 0.5), 10)
+    assert uniform == {"classes_present": 1.0, "class_entropy": pytest.approx(1.0), "confident_share": 1.0}
+    single = metrics.class_coverage(*metrics.confident_calls(20 * torch.eye(10)[[3] * 50], groups, 0.5), 10)
+    assert single == {"classes_present": pytest.approx(0.1), "class_entropy": 0.0, "confident_share": 1.0}
+    unsure = metrics.class_coverage(*metrics.confident_calls(torch.zeros(50, 10), groups, 0.5), 10)
+    assert unsure == {"classes_present": 0.0, "class_entropy": 0.0, "confident_share": 0.0}
+
+
+def test_letters_that_differ_only_in_case_are_one_class():
+    names = ["A", "B", "a", "b", "c"]
+    groups = metrics.class_groups(names)
+    assert groups.tolist() == [0, 1, 0, 1, 2]
+    # Half the probability on 'o'-like A, half on a: unsure between two classes, sure of the letter.
+    logits = torch.log(torch.tensor([[0.45, 0.05, 0.45, 0.025, 0.025]]))
+    group, confident = metrics.confident_calls(logits, groups, 0.5)
+    assert group.tolist() == [0] and confident.tolist() == [True]
+    assert metrics.class_groups(["あ", "い"]).tolist() == [0, 1]
+
+
+def test_kid_is_zero_on_average_for_one_distribution_and_grows_with_a_shift():
+    rng = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(2000, 16, generator=rng), torch.randn(2000, 16, generator=rng)
+    same, spread = metrics.kernel_distance(real, fake, 20, 500, rng)
+    assert abs(same) < 3 * spread / 20**0.5 + 1e-3  # unbiased: within the subsets' noise of 0
+    assert metrics.kernel_distance(real, real, 5, 500, rng)[0] < 0.01
+    shifted = [metrics.kernel_distance(real, fake + shift, 10, 500, rng)[0] for shift in (0.5, 1.0, 2.0)]
+    assert 0.05 < shifted[0] < shifted[1] < shifted[2]
+
+
+def test_kid_does_not_grow_as_samples_shrink_as_fid_does():
+    rng = torch.Generator().manual_seed(1)
+    real = torch.randn(4000, 8, generator=rng)
+    small, large = torch.randn(100, 8, generator=rng), torch.randn(2000, 8, generator=rng)
+    assert metrics.frechet_distance(real, small) > 5 * metrics.frechet_distance(real, large)
+    assert abs(metrics.kernel_distance(real, small, 20, 100, rng)[0]) < 0.05
+
+
+def test_two_sample_test_cannot_tell_one_distribution_apart_and_tells_disjoint_ones_apart(kmnist_train, kmnist_test):
+    train, test = image_tensor(kmnist_train), image_tensor(kmnist_test)
+    same = two_sample_accuracy(train[:1000], test[:1000], epochs=4, seed=0)
+    assert same["c2st_low"] < 0.5 + 0.1 and same["c2st_accuracy"] < 0.65
+    noise = two_sample_accuracy(train[:1000], torch.rand(1000, 1, 28, 28), epochs=4, seed=0)
+    assert noise["c2st_accuracy"] > 0.95 and noise["c2st_low"] > 0.9
+    dim = two_sample_accuracy(train[:1000], test[:1000] * 0.5, epochs=4, seed=0)
+    assert dim["c2st_low"] > 0.7  # strokes at half brightness
+    assert two_sample_accuracy(train[:1000], test[:1000] * 0.5, epochs=4, seed=0) == dim  # seeded
+
+
+def test_wilson_interval_of_a_known_share():
+    low, high = wilson_interval(50, 100)
+    assert low == pytest.approx(0.4038, abs=1e-3) and high == pytest.approx(0.5962, abs=1e-3)
+    assert wilson_interval(100, 100)[1] <= 1.0 and wilson_interval(0, 100)[0] >= 0.0
 
 
 @pytest.fixture(scope="module")
-def splits(judge_features, kmnist_train, kmnist_test) -> Splits:
-    return Splits(judge_features, image_tensor(kmnist_train), image_tensor(kmnist_test))
+def splits(kmnist_train, kmnist_test) -> Splits:
+    return Splits(image_tensor(kmnist_train), image_tensor(kmnist_test), kmnist_train.labels, kmnist_test.labels,
+                  kmnist_train.class_names)
 
 
 @pytest.fixture(scope="module")
-def reference(splits) -> ReferenceStats:
-    return ReferenceStats.measure(splits, CONFIG)
+def reference(panel, splits) -> ReferenceStats:
+    return ReferenceStats.measure(panel, splits, CONFIG)
 
 
-def score_against_test(judge, samples, splits, reference):
+def score_against_test(panel, samples, splits, reference):
     """Score samples as a model's are: against the test split's features."""
-    return score_samples(judge, samples, splits.features.test, reference.radius, reference.test_to_train, splits,
-                         CONFIG)
+    return score_samples(panel, samples, {name: features.test for name, features in panel.features.items()},
+                         reference.radius, reference.test_to_train, splits, CONFIG)
 
 
-def test_reference_stats_are_what_each_model_would_compute_and_survives_a_round_trip(splits, reference, tmp_path):
-    assert torch.equal(reference.radius, metrics.kth_neighbour_radius(splits.features.test, CONFIG.nearest_k))
+def test_reference_stats_are_what_each_model_would_compute_and_survives_a_round_trip(panel, splits, reference,
+                                                                                      tmp_path):
+    for name, features in panel.features.items():
+        assert torch.equal(reference.radius[name], metrics.kth_neighbour_radius(features.test, CONFIG.nearest_k))
     assert len(reference.test_to_train) == min(CONFIG.memorisation_samples, len(splits.test_images))
     reference.save(tmp_path / "reference_stats.npz")
-    loaded = ReferenceStats.load(tmp_path / "reference_stats.npz")
-    assert torch.equal(loaded.radius, reference.radius) and torch.equal(loaded.test_to_train, reference.test_to_train)
+    loaded = ReferenceStats.load(tmp_path / "reference_stats.npz", list(panel.judges))
+    assert all(torch.equal(loaded.radius[name], reference.radius[name]) for name in panel.judges)
+    assert torch.equal(loaded.test_to_train, reference.test_to_train)
     with pytest.raises(GlyphgenError, match="evaluate_references"):
-        ReferenceStats.load(tmp_path / "missing.npz")
+        ReferenceStats.load(tmp_path / "missing.npz", list(panel.judges))
+    with pytest.raises(GlyphgenError, match="no reference stats for judge 'vit'"):
+        ReferenceStats.load(tmp_path / "reference_stats.npz", [*panel.judges, "vit"])
 
 
-def test_every_row_is_scored_on_the_same_number_of_samples(judge, splits, reference):
-    config = EvaluateConfig(num_samples=5000, batch_size=500, fid_bootstrap=10)  # more than the 1000 test images
-    rows = [*score_references(judge, splits, reference, config).values(),
-            score_generator(NoisyCopies(splits.train_images, 0.1), judge, splits, reference, config)]
+def test_every_card_holds_every_judge_and_every_row_the_same_number_of_samples(panel, splits, reference):
+    config = EvaluateConfig(num_samples=5000, batch_size=500, fid_bootstrap=10, kid_subsets=5, kid_subset_size=500,
+                            two_sample_images=500)  # more samples than the 1000 test images
+    rows = [*score_references(panel, splits, reference, config).values(),
+            score_generator(NoisyCopies(splits.train_images, 0.1), panel, splits, reference, config)]
     assert sample_count(config, splits) == len(splits.test_images) == 1000
     assert [row["num_samples"] for row in rows] == [1000, 1000, 1000]
-    assert all(row["fid_low"] <= row["fid"] <= row["fid_high"] for row in rows)
+    for row in rows:
+        assert list(row["judges"]) == list(panel.judges)
+        assert all(scores["fid_low"] <= scores["fid"] <= scores["fid_high"] for scores in row["judges"].values())
+        assert row["c2st_low"] <= row["c2st_accuracy"] <= row["c2st_high"]
 
 
 def test_prior_fit_reads_codes_drawn_from_the_posterior(kmnist_test):
@@ -158,42 +226,56 @@ def test_prior_fit_reads_codes_drawn_from_the_posterior(kmnist_test):
     assert torch.equal(autoencoder.encode_sample(images), autoencoder.encode(images))
 
 
-def test_collapsed_generator_scores_low_coverage_and_class_entropy(judge, splits, reference):
+def test_collapse_shows_in_every_judges_coverage_and_class_entropy(panel, splits, reference):
     images = splits.train_images
-    collapsed = score_against_test(judge, RepeatedImage(images[0]).sample(1000), splits, reference)
-    healthy = score_against_test(judge, NoisyCopies(images, 0.05).sample(1000), splits, reference)
-    assert collapsed["coverage"] < 0.05 < 0.5 < healthy["coverage"]
-    assert collapsed["class_entropy"] == 0.0 and healthy["class_entropy"] > 0.9
-    assert collapsed["classes_present"] == pytest.approx(0.1)
-    assert collapsed["fid"] > 5 * healthy["fid"]
+    collapsed = score_against_test(panel, RepeatedImage(images[0]).sample(1000), splits, reference)
+    healthy = score_against_test(panel, NoisyCopies(images, 0.05).sample(1000), splits, reference)
+    for name in panel.judges:
+        bad, good = collapsed["judges"][name], healthy["judges"][name]
+        assert bad["coverage"] < 0.05 < 0.5 < good["coverage"], name
+        assert bad["class_entropy"] == 0.0 and good["class_entropy"] > 0.8, name
+        assert bad["classes_present"] <= 0.1 < 0.9 <= good["classes_present"], name
+        assert bad["fid"] > 3 * good["fid"] and bad["kid"] > 3 * good["kid"], name
+    assert collapsed["c2st_accuracy"] > 0.9
 
 
-def test_memorisation_flags_copies_of_training_images_not_noise_or_blur(judge, splits, reference):
-    copies = score_against_test(judge, NoisyCopies(splits.train_images, 0.02).sample(1000), splits, reference)
+def test_noise_goes_unrecognised_and_real_images_do_not(panel, splits, reference):
+    noise = score_against_test(panel, torch.rand(1000, 1, 28, 28, generator=torch.Generator().manual_seed(0)),
+                               splits, reference)
+    real = score_references(panel, splits, reference, CONFIG)["real_test"]
+    assert real["unrecognised_share"] < 0.3 < 0.7 < noise["unrecognised_share"]
+    assert noise["c2st_accuracy"] > 0.95 and real["c2st_low"] < 0.5 < real["c2st_high"] + 0.1
+
+
+def test_memorisation_flags_copies_of_training_images_not_noise_or_blur(panel, splits, reference):
+    copies = score_against_test(panel, NoisyCopies(splits.train_images, 0.02).sample(1000), splits, reference)
     # Averages of 4 training images: the blur a weak autoencoder draws, near no single training image.
     averages = splits.train_images[:2000].reshape(500, 4, 1, 28, 28).mean(dim=1)
-    blurry = score_against_test(judge, averages, splits, reference)
-    references = score_references(judge, splits, reference, CONFIG)
+    blurry = score_against_test(panel, averages, splits, reference)
+    references = score_references(panel, splits, reference, CONFIG)
     assert copies["memorisation_rate"] > 0.5
     assert blurry["memorisation_rate"] < CONFIG.memorisation_quantile
     assert references["real_test"]["memorisation_rate"] == pytest.approx(CONFIG.memorisation_quantile, abs=0.01)
     assert references["pixel_noise"]["memorisation_rate"] < CONFIG.memorisation_quantile
 
 
-def test_references_sit_either_side_of_a_model(judge, splits, reference):
-    references = score_references(judge, splits, reference, CONFIG)
-    model = score_generator(PCAAutoencoder(splits.train_images, latent_dim=8), judge, splits, reference, CONFIG)
-    assert references["real_test"]["fid"] < model["fid"] < references["pixel_noise"]["fid"]
-    # Not precision or density: on a weak judge, noise features bunch up inside the real balls.
-    assert references["real_test"]["coverage"] > model["coverage"] > references["pixel_noise"]["coverage"]
+def test_references_sit_either_side_of_a_model(panel, splits, reference):
+    references = score_references(panel, splits, reference, CONFIG)
+    # Two principal components: blurry averages, far from both the real images and the noise for every judge.
+    model = score_generator(PCAAutoencoder(splits.train_images, latent_dim=2), panel, splits, reference, CONFIG)
+    for name in panel.judges:
+        real, drawn, noise = (row["judges"][name] for row in (references["real_test"], model, references["pixel_noise"]))
+        assert 1.5 * real["fid"] < drawn["fid"] < noise["fid"] / 1.5, name
+        # Not precision or density: on a weak judge, noise features bunch up inside the real balls.
+        assert real["coverage"] > drawn["coverage"] > noise["coverage"], name
 
 
-def test_encoder_models_get_reconstruction_and_prior_scores(judge, splits, reference):
+def test_encoder_models_get_reconstruction_and_prior_scores(panel, splits, reference):
     test_images = splits.test_images
-    autoencoder = score_generator(PCAAutoencoder(splits.train_images), judge, splits, reference, CONFIG)
+    autoencoder = score_generator(PCAAutoencoder(splits.train_images), panel, splits, reference, CONFIG)
     assert 0 < autoencoder["reconstruction_mse"] < 0.2 and autoencoder["reconstruction_bce"] > 0
     assert autoencoder["prior_kl"] < 0.2  # its codes are scaled to unit variance on the train split
-    copier = score_generator(RepeatedImage(test_images[0]), judge, splits, reference, CONFIG)
+    copier = score_generator(RepeatedImage(test_images[0]), panel, splits, reference, CONFIG)
     assert "reconstruction_mse" not in copier and "prior_kl" not in copier
 
 

@@ -18,7 +18,7 @@ from torch import nn
 from glyphgen.evaluation.judges import at_judge_size
 
 
-LEARNING_RATE, MOMENTUM = 0.05, 0.9
+LEARNING_RATE, MOMENTUM = 0.02, 0.9
 
 
 def critic() -> nn.Module:
@@ -40,7 +40,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
 
 @torch.enable_grad()
 def two_sample_accuracy(real: torch.Tensor, fake: torch.Tensor, epochs: int, seed: int,
-                        batch_size: int = 128) -> dict[str, float]:
+                        batch_size: int = 32) -> dict[str, float]:
     """Held-out accuracy of a critic trained to tell `fake` from `real` ([0, 1] images N x 1 x H x W, on the
     CPU), with its 95% interval. Both sets are cut to the smaller one's size and halved at random."""
     rng = torch.Generator().manual_seed(seed)

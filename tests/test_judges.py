@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from glyphgen.errors import GlyphgenError
+from glyphgen.evaluation.judges import (
+    ARCHITECTURES, JudgeConfig, accuracy, image_tensor, load_judge, predict, save_judge, shifted,
+)
+from glyphgen.params import parse_config
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_every_judge_learns_kmnist_from_a_small_slice(panel, kmnist_test, name):
+    logits = predict(panel.judges[name], image_tensor(kmnist_test))[1]
+    assert accuracy(logits, kmnist_test.labels) > 0.4  # chance is 0.1; two short epochs on 2000 images
+
+
+def test_judges_see_different_feature_spaces(panel):
+    widths = {name: features.test.shape[1] for name, features in panel.features.items()}
+    assert widths == {name: architecture.feature_dim for name, architecture in ARCHITECTURES.items()}
+    assert len({type(judge) for judge in panel.judges.values()}) == len(ARCHITECTURES) >= 3
+
+
+def test_checkpoint_round_trip_gives_the_same_features(panel, kmnist_test, tmp_path):
+    images = image_tensor(kmnist_test)[:50]
+    for name, judge in panel.judges.items():
+        save_judge(tmp_path / name / "judge.pt", name, judge, 28, JudgeConfig())
+        loaded = load_judge(tmp_path / name, image_size=28)
+        assert type(loaded) is type(judge) and torch.equal(predict(loaded, images)[0], predict(judge, images)[0])
+    with pytest.raises(GlyphgenError, match="28px"):
+        load_judge(tmp_path / "cnn", image_size=64)
+    with pytest.raises(GlyphgenError, match="not found"):
+        load_judge(tmp_path / "missing")
+
+
+def test_the_same_judge_saved_twice_gives_the_same_bytes(judge, tmp_path):
+    # DVC hashes the file: equal weights must hash equal, or every evaluate re-runs after a re-trained judge.
+    save_judge(tmp_path / "a" / "judge.pt", "cnn", judge, 28, JudgeConfig())
+    save_judge(tmp_path / "b" / "judge.pt", "cnn", judge, 28, JudgeConfig())
+    assert (tmp_path / "a" / "judge.pt").read_bytes() == (tmp_path / "b" / "judge.pt").read_bytes()
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_any_image_size_is_judged_as_its_28_px_area_average(name):
+    model = ARCHITECTURES[name](52).eval()
+    large = torch.rand(2, 1, 56, 56)
+    halved = torch.nn.functional.avg_pool2d(large, 2)  # 56 -> 28: plain 2 x 2 block means
+    assert model(torch.rand(3, 1, 64, 64)).shape == (3, 52)
+    assert torch.allclose(model.features(large), model.features(halved), atol=1e-5)
+
+
+def test_shifted_images_move_whole_pixels_within_the_bound():
+    images = torch.zeros(200, 1, 28, 28)
+    images[:, 0, 14, 14] = 1.0
+    moved = shifted(images, 2, torch.Generator().manual_seed(0))
+    rows, columns = torch.nonzero(moved[:, 0] == 1.0)[:, 1:].T
+    assert len(rows) == 200 and moved.sum() == 200  # one lit pixel each, none lost
+    assert rows.sub(14).abs().max() == columns.sub(14).abs().max() == 2
+    assert len(set(zip(rows.tolist(), columns.tolist()))) == 25  # every offset in [-2, 2]^2 is drawn
+
+
+def test_bad_judge_params_name_the_key():
+    with pytest.raises(GlyphgenError, match="params.yaml:train_judges.judges.cnn: epochs"):
+        parse_config(JudgeConfig, {"epochs": 0}, "params.yaml:train_judges.judges.cnn")
+    with pytest.raises(GlyphgenError, match="shift: expected at most 7"):
+        parse_config(JudgeConfig, {"shift": 9}, "params.yaml:train_judges.judges.cnn")
