@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from glyphgen.evaluation.categories import accuracy, cluster_accuracy, nmi, predicted_categories
-from glyphgen.evaluation.classifier import image_tensor
+from glyphgen.evaluation.judges import image_tensor
 from glyphgen.io import load_image_set
 from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.models.shared.adversarial_autoencoder import StyleCategoryAutoencoder

@@ -1,8 +1,8 @@
 """Time the evaluate stage's work for one model, phase by phase: wall, user and system seconds.
 
 Reads data/processed/<dataset>/ (or, for KMNIST, the official files in ../shared/kmnist or
-GLYPHGEN_KMNIST_MIRROR), the judge in models/<dataset>/classifier/ (or an untrained one: the cost does not
-depend on the weights) and the generator models/<dataset>/<model>/ (or a test double from tests/doubles.py).
+GLYPHGEN_KMNIST_MIRROR), the judges in models/<dataset>/judges/ (or untrained ones: the cost does not depend on
+the weights) and the generator models/<dataset>/<model>/ (or a test double from tests/doubles.py).
 
 Usage: PYTHONPATH=src python benchmarks/evaluate_time.py [--dataset kmnist] [--model vae] [--samples 10000]
 """
@@ -20,13 +20,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for tests.doubles
 
 from glyphgen.evaluation import metrics  # noqa: E402
-from glyphgen.evaluation.classifier import GlyphClassifier, image_tensor, load_classifier, predict  # noqa: E402
+from glyphgen.evaluation.judges import ARCHITECTURES, image_tensor, load_judge, predict  # noqa: E402
+from glyphgen.evaluation.realism import two_sample_accuracy  # noqa: E402
 from glyphgen.evaluation.scorecard import (  # noqa: E402
-    EvaluateConfig, JudgeFeatures, Splits, ReferenceStats, draw_samples, score_generator,
+    EvaluateConfig, JudgeFeatures, Panel, Splits, ReferenceStats, draw_samples, score_generator,
 )
 from glyphgen.io import ImageSet, load_image_set  # noqa: E402
-from glyphgen.params import load_params, load_pipeline  # noqa: E402
+from glyphgen.params import load_judge_names, load_params, load_pipeline  # noqa: E402
 from glyphgen.stage import keep_freed_memory  # noqa: E402
+from glyphgen.timings import machine  # noqa: E402
 from glyphgen.training.checkpoint import load_generator  # noqa: E402
 from tests.doubles import PCAAutoencoder  # noqa: E402
 
@@ -65,35 +67,41 @@ def main() -> None:
 
     train_set, test_set = load_split(args.dataset, "train"), load_split(args.dataset, "test")
     train, test = image_tensor(train_set), image_tensor(test_set)
-    judge_dir = REPO / "models" / args.dataset / "classifier"
-    judge = load_classifier(judge_dir) if judge_dir.exists() else GlyphClassifier(len(train_set.class_names)).eval()
+    judges = {}
+    for name in load_judge_names(load_params(REPO / "params.yaml")):
+        folder = REPO / "models" / args.dataset / "judges" / name
+        judges[name] = load_judge(folder) if folder.exists() else ARCHITECTURES[name](len(train_set.class_names)).eval()
     model_dir = REPO / "models" / args.dataset / args.model
     generator = load_generator(model_dir) if model_dir.exists() else PCAAutoencoder(train, latent_dim=8)
-    features = JudgeFeatures(predict(judge, train[: len(test)])[0], predict(judge, test)[0])
+    panel = Panel(judges, {name: JudgeFeatures(predict(judge, train[: len(test)])[0], predict(judge, test)[0])
+                           for name, judge in judges.items()})
     config = EvaluateConfig(num_samples=args.samples)
-    splits = Splits(features, train, test)
+    splits = Splits(train, test, train_set.labels, test_set.labels, train_set.class_names)
     print(f"{args.dataset}, {generator.name}, {args.samples} samples, {args.threads} threads, "
-          f"train {len(train)}, test {len(test)}")
+          f"train {len(train)}, test {len(test)}; {machine()}")
 
     print("once per data set (stage evaluate_references):")
-    reference = timed("reference stats", ReferenceStats.measure, splits, config)
+    reference = timed("reference stats", ReferenceStats.measure, panel, splits, config)
     print("per model, phase by phase:")
     samples = timed("sample", draw_samples, generator, args.samples, config.seed, config.batch_size)
-    fake = timed("judge features", lambda: predict(judge, samples, config.batch_size)[0])
-    timed("FID", metrics.frechet_distance, features.test, fake)
-    timed("FID interval", metrics.frechet_distance_interval, features.test, fake, config.fid_bootstrap,
-          torch.Generator().manual_seed(0))
-    timed("precision/recall/dens./cov.", metrics.precision_recall_density_coverage, features.test, fake,
-          config.nearest_k, reference.radius)
+    for name, judge in judges.items():
+        fake = timed(f"{name}: features", lambda: predict(judge, samples, config.batch_size)[0])
+        real = panel.features[name].test
+        timed(f"{name}: FID and interval", metrics.frechet_distance_interval, real, fake, config.fid_bootstrap,
+              torch.Generator().manual_seed(0))
+        timed(f"{name}: KID", metrics.kernel_distance, real, fake, config.kid_subsets, config.kid_subset_size,
+              torch.Generator().manual_seed(0))
+        timed(f"{name}: precision/recall/dens./cov.", metrics.precision_recall_density_coverage, real, fake,
+              config.nearest_k, reference.radius[name])
+    timed("two-sample test", two_sample_accuracy, train[: config.two_sample_images],
+          samples[: config.two_sample_images], config.two_sample_epochs, config.seed)
     timed("memorisation search (pixels)", metrics.nearest_distance,
           metrics.pixel_codes(samples[: config.memorisation_samples]), splits.train_codes)
     if generator.has_encoder:
         timed("reconstruction", metrics.reconstruction_errors, generator.reconstruct, test[: config.encoded_images],
               config.batch_size)
-    config.num_samples = args.samples
-    timed(f"whole score_generator ({min(args.samples, len(test))})", score_generator, generator, judge, splits,
+    timed(f"whole score_generator ({min(args.samples, len(test))})", score_generator, generator, panel, splits,
           reference, config)
-
 
 if __name__ == "__main__":
     main()

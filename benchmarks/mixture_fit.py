@@ -3,7 +3,7 @@
 For a trained model that samples from a code mixture (ae, conv_ae, vae, aae), encodes the 10,000 training images
 the training loop fits on, fits the mixture at each tolerance (one thread, as the loop does), and prints EM
 iterations, CPU seconds of the fit, and the judge's FID and class entropy on 10,000 decoded draws. Reads
-data/processed/<dataset>/, models/<dataset>/classifier/ and models/<dataset>/<model>/ (run make repro first).
+data/processed/<dataset>/, models/<dataset>/judges/cnn/ and models/<dataset>/<model>/ (run make repro first).
 
 Usage: PYTHONPATH=src python benchmarks/mixture_fit.py --dataset kmnist --model conv_ae [--tol 1e-3 1e-2]
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from glyphgen.evaluation import metrics
-from glyphgen.evaluation.classifier import load_classifier, predict
+from glyphgen.evaluation.judges import load_judge, predict
 from glyphgen.evaluation.scorecard import JudgeFeatures
 from glyphgen.io import load_image_set
 from glyphgen.models import MODEL_NAMES, model_class
@@ -55,8 +55,8 @@ def main() -> None:
 
     models = REPO / "models" / args.dataset
     model = load_generator(models / args.model).eval()
-    judge = load_classifier(models / "classifier" / "classifier.pt", model.image_size)
-    test_features = JudgeFeatures.load(models / "classifier").test
+    judge = load_judge(models / "judges" / "cnn", model.image_size)
+    test_features = JudgeFeatures.load(models / "judges" / "cnn").test
     codes = training_codes(model, args.dataset, args.seed)
     print(f"{args.dataset} {args.model}: {len(codes)} codes of {codes.shape[1]} dims, "
           f"{len(model.codes.weights)} components")

@@ -1,6 +1,6 @@
 """Sample quality against training time: each model's params.yaml default against its `reference` preset.
 
-    dvc repro train_classifier          # the judges and the processed splits this reads
+    dvc repro train_judges              # the judges and the processed splits this reads
     PYTHONPATH=src python benchmarks/quality_vs_time.py --replot    # only redraw the .md and .png from the CSV
     PYTHONPATH=src python benchmarks/quality_vs_time.py [--models aae gan] [--datasets kmnist]
         [--seconds 30 60 120 240] [--samples 10000] [--threads 0] [--clock wall|cpu]
@@ -32,7 +32,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from glyphgen.evaluation import metrics  # noqa: E402
-from glyphgen.evaluation.classifier import load_classifier, predict  # noqa: E402
+from glyphgen.evaluation.judges import load_judge, predict  # noqa: E402
 from glyphgen.evaluation.scorecard import JudgeFeatures, draw_samples  # noqa: E402
 from glyphgen.io import atomic_path, load_image_set  # noqa: E402
 from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
@@ -62,8 +62,8 @@ def endless_batches(data: DeviceImages, batch_size: int, data_order: torch.Gener
 def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[float], samples: int,
                       device: torch.device, clock) -> list[dict]:
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")
-    judge = load_classifier(f"models/{dataset}/classifier", train_set.image_size)
-    test_features = JudgeFeatures.load(f"models/{dataset}/classifier").test
+    judge = load_judge(f"models/{dataset}/judges/cnn", train_set.image_size)
+    test_features = JudgeFeatures.load(f"models/{dataset}/judges/cnn").test
     data_order = seed_everything(0)
     model = place(model_class(model_name)(config, train_set.image_size, len(train_set.class_names)), device)
     optimizers = model.configure_optimizers()

@@ -44,6 +44,7 @@ from glyphgen.io import ImageSet, load_image_set  # noqa: E402
 from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
 from glyphgen.params import get_section, load_params, parse_config  # noqa: E402
 from glyphgen.timings import load_timings, timings_table  # noqa: E402
+from glyphgen.timings import machine as cpu_machine  # noqa: E402
 from glyphgen.training.batches import DeviceImages  # noqa: E402
 from glyphgen.training.device import pick_device, place  # noqa: E402
 from glyphgen.training.loop import TrainConfig, run_epoch  # noqa: E402
@@ -258,14 +259,8 @@ def dvc_table(timings: dict[str, Timing]) -> str:
 
 
 def machine(device: torch.device) -> str:
-    if device.type == "cuda":
-        where = torch.cuda.get_device_name(device)
-    else:
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-        where = f"{cpu}, {os.cpu_count()} cores"
-    return (f"{where}; torch {torch.__version__}, {torch.get_num_threads()} threads by default; "
-            f"Python {platform.python_version()}")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_machine()
+    return f"{where}; {torch.get_num_threads()} threads by default; Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -291,18 +291,19 @@ def test_alphabet_errors_are_one_line_and_write_nothing(model_dirs, tmp_path, ca
         assert not output.exists()
 
 
-def test_the_scorecard_adds_each_models_category_scores(judge, judge_features, kmnist_train, kmnist_test):
-    from glyphgen.evaluation.classifier import image_tensor
+def test_the_scorecard_adds_each_models_category_scores(panel, kmnist_train, kmnist_test):
+    from glyphgen.evaluation.judges import image_tensor
     from glyphgen.evaluation.scorecard import EvaluateConfig, ReferenceStats, Splits, score_generator
 
-    splits = Splits(judge_features, image_tensor(kmnist_train), image_tensor(kmnist_test), kmnist_train.labels,
-                    kmnist_test.labels)
-    config = EvaluateConfig(num_samples=200, fid_bootstrap=0, encoded_images=100, memorisation_samples=100)
-    reference = ReferenceStats.measure(splits, config)
+    splits = Splits(image_tensor(kmnist_train), image_tensor(kmnist_test), kmnist_train.labels, kmnist_test.labels,
+                    kmnist_train.class_names)
+    config = EvaluateConfig(num_samples=200, fid_bootstrap=0, encoded_images=100, memorisation_samples=100,
+                            kid_subsets=2, kid_subset_size=100, two_sample_images=100, two_sample_epochs=1)
+    reference = ReferenceStats.measure(panel, splits, config)
     expected = {"aae_supervised": {"conditional_accuracy", "transfer_accuracy"}, "aae_cluster": {"cluster_accuracy", "nmi"},
                 "aae_semi": {"categorical_accuracy", "baseline_accuracy", "n_labels"}, "aae": set()}
     extra = {"conditional_accuracy", "transfer_accuracy", "cluster_accuracy", "nmi", "categorical_accuracy", "baseline_accuracy", "n_labels"}
     for name, keys in expected.items():
-        scores = score_generator(tiny_model(name), judge, splits, reference, config)
+        scores = score_generator(tiny_model(name), panel, splits, reference, config)
         assert extra & set(scores) == keys, name
         assert all(0 <= scores[key] <= 1 for key in keys - {"n_labels"})

@@ -123,7 +123,7 @@ def test_the_walk_finds_imports_through_modules_and_the_lazy_registry():
             "src/glyphgen/models/__init__.py", "src/glyphgen/models/vae.py",
             "src/glyphgen/models/shared/blocks.py"} <= files
     assert "src/glyphgen/models/gan.py" not in files and "src/glyphgen/__init__.py" not in files
-    # evaluate reaches training/batches.py only through the judge classifier
+    # evaluate reaches training/batches.py only through the judges
     assert "src/glyphgen/training/batches.py" in files_run("stages/evaluate.py")
 
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from glyphgen.params import load_params, load_pipeline
+from glyphgen.params import load_judge_names, load_params, load_pipeline
 from glyphgen.timings import load_timings
 from glyphgen.training.checkpoint import load_generator
 from pipeline_repo import PROJECT_ROOT, PipelineRepo
@@ -19,6 +19,7 @@ from test_dvc_deps import code_run_by, stages
 from tiny_models import kmnist_slice
 
 DATASETS = load_pipeline(load_params(PROJECT_ROOT / "params.yaml")).datasets
+JUDGES = load_judge_names(load_params(PROJECT_ROOT / "params.yaml"))
 MODELS = ["vae", "gan"]  # one model with an encoder and a 2-D latent, one without: every render path runs
 TINY = {
     "pipeline.models": MODELS,
@@ -31,9 +32,13 @@ TINY = {
     "train.sample_count": 16,
     **{f"models.{model}.{dataset}.{budget}": value
        for model in MODELS for dataset in DATASETS for budget, value in (("epochs", 1), ("train_images", 200))},
-    "train_classifier.epochs.kmnist": 1,
-    "train_classifier.epochs.glyphs": 1,
+    **{f"train_judges.judges.{judge}.epochs.{dataset}": 1 for judge in JUDGES for dataset in DATASETS},
     "evaluate.num_samples": 200,
+    "evaluate.kid_subsets": 5,
+    "evaluate.kid_subset_size": 100,
+    "evaluate.two_sample_images": 200,
+    "evaluate.two_sample_epochs": 2,
+    "evaluate.sanity_images": 60,
     "evaluate.encoded_images": 50,
     "render.manifold_steps": 4,
     "render.morph_steps": 3,
@@ -55,15 +60,18 @@ def test_every_stage_runs_and_writes_its_outputs(pipeline):
     repo, first = pipeline
     ran = set(repo.stages_run(first))
     for dataset in DATASETS:
-        assert {f"train_classifier@{dataset}", f"evaluate_references@{dataset}", f"loss_curves@{dataset}"} <= ran
+        assert {f"train_judges@{dataset}", f"metric_sanity@{dataset}", f"evaluate_references@{dataset}",
+                f"loss_curves@{dataset}"} <= ran
         for model in MODELS:
             assert {f"train@{dataset}-{model}", f"evaluate@{dataset}-{model}", f"render@{dataset}-{model}"} <= ran
             assert (repo.path / f"models/{dataset}/{model}/model.pt").is_file()
             scores = repo.metrics(f"metrics/{dataset}/{model}.json")
             # every row is scored on as many samples as the smaller of num_samples and the test split
             test_count = len(repo.image_set(f"data/processed/{dataset}/test.npz").images)
-            assert scores["num_samples"] == min(TINY["evaluate.num_samples"], test_count) and scores["fid"] > 0
-            assert scores["fid_low"] <= scores["fid"] <= scores["fid_high"]
+            assert scores["num_samples"] == min(TINY["evaluate.num_samples"], test_count)
+            assert list(scores["judges"]) == JUDGES
+            for judged in scores["judges"].values():
+                assert judged["fid_low"] <= judged["fid"] <= judged["fid_high"] and judged["fid"] > 0
             renders = repo.path / f"reports/renders/{dataset}/{model}"
             assert (renders / "samples.png").is_file() and (renders / "morph.gif").is_file()
             assert (repo.path / f"reports/renders/{dataset}/loss_curves/{model}.png").is_file()

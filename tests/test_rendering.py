@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.evaluation.classifier import image_tensor
+from glyphgen.evaluation.judges import image_tensor
 from glyphgen.rendering.curves import logged_series, plot_loss_curves
 from glyphgen.rendering.morph import morph_frames, save_gif
 from glyphgen.io import ImageSet

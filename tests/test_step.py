@@ -118,10 +118,10 @@ def test_evaluate_and_render_load_the_generator_on_the_device_auto_picks(stage, 
         raise Loaded(device)
 
     monkeypatch.setattr(module, "load_generator", load_generator)
-    for name in ("Splits", "ReferenceStats"):  # evaluate's inputs: not needed to reach the generator
+    for name in ("Splits", "Panel", "ReferenceStats"):  # evaluate's inputs: not needed to reach the generator
         if hasattr(module, name):
             monkeypatch.setattr(getattr(module, name), "load", lambda *args: SimpleNamespace(image_size=28))
-    for name in ("load_classifier", "image_tensor", "load_image_set"):
+    for name in ("image_tensor", "load_image_set"):
         if hasattr(module, name):
             monkeypatch.setattr(module, name, lambda *args: torch.zeros(2, 1, 28, 28))
     monkeypatch.setattr(module.sys, "argv", [stage, "kmnist", "vae"])

@@ -13,7 +13,7 @@ from pipeline_repo import PROJECT_ROOT
 NEEDS_KMNIST = [
     "tests/test_models.py::test_training_steps_lower_the_loss_on_a_fixed_batch[ae]",
     "tests/test_training.py::test_same_params_give_the_same_weights",
-    "tests/test_classifier.py::test_judge_learns_kmnist_from_a_small_slice",
+    "tests/test_judges.py::test_every_judge_learns_kmnist_from_a_small_slice[cnn]",
     "tests/test_kmnist.py::test_environment_mirror_wins_over_params_and_file_urls_work",
     "tests/test_pipeline.py::test_nothing_reruns_on_a_second_repro",
 ]

@@ -4,6 +4,8 @@ skipped stage keeps its last measurement, so the table always shows the whole pi
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,6 +28,20 @@ class StageTiming:
     @property
     def kind(self) -> str:
         return self.stage.split("@")[0]
+
+
+def machine() -> str:
+    """The machine a figure came from: CPU model, cores, and the vector instructions torch's kernels use (AVX2 and
+    AVX-512 machines give different timings and slightly different floats)."""
+    import torch  # here, not at the top: the stages that need no torch should not pay for its import
+
+    model = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").exists():
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    return (f"{model}, {os.cpu_count()} cores, torch {torch.__version__} with "
+            f"{torch.backends.cpu.get_cpu_capability()} kernels")
 
 
 def record_timing(timing: StageTiming, timings_dir: str | Path = TIMINGS_DIR) -> None:
@@ -62,4 +78,4 @@ def timings_table(timings: list[StageTiming], since: float | None = None) -> str
     if since is not None:
         ran = [timing for timing in timings if timing.finished >= since]
         summary += f"; this run ran {len(ran)} of them ({sum(t.seconds for t in ran):.0f} s), DVC skipped the rest"
-    return "\n".join([*lines, "", summary + "."]) + "\n"
+    return "\n".join([*lines, "", summary + ".", "", f"Measured on: {machine()}."]) + "\n"

@@ -36,8 +36,8 @@ def cluster_accuracy(train_clusters: np.ndarray, train_labels: np.ndarray, test_
 def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
     """Normalised mutual information of clusters and classes, I / mean(H(clusters), H(classes)) as scikit-learn's
     normalized_mutual_info_score computes it (the tests compare them): 1 when each cluster is one class and each
-    class one cluster, 0 when they are independent. Written out because importing scikit-learn (SciPy beneath
-    it) made `python stages/evaluate.py kmnist aae_cluster` take 8.9 s, not 7.6 (medians of 3 runs)."""
+    class one cluster, 0 when they are independent. Written out: importing scikit-learn (SciPy beneath it) cost the
+    evaluate stage more than the rest of this module."""
     cluster_values, cluster_ids = np.unique(clusters, return_inverse=True)
     label_values, label_ids = np.unique(labels, return_inverse=True)
     joint = contingency(cluster_ids, label_ids, (len(cluster_values), len(label_values))) / len(labels)

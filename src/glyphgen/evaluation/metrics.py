@@ -22,9 +22,8 @@ BLOCK_BYTES = 32 * 2**20  # one distance block (float32): big enough for fast ma
 
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
-    """Run small tensor operations (128 x 128 matrices) on one thread, as a `with` block or a decorator. With two
-    threads on a 2-core machine shared with other jobs, OpenMP's waiting threads made a 128 x 128 `eigvalsh`
-    up to 100x slower, and the bootstrap below 15x slower."""
+    """Run small tensor operations (128 x 128 matrices) on one thread, as a `with` block or a decorator: on a
+    machine shared with other jobs, OpenMP's waiting threads cost more than they share (benchmarks/RESULTS.md)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -75,7 +74,7 @@ def frechet_distance_interval(
     blocks: int = 200,
 ) -> tuple[float, float]:
     """Normal bootstrap interval of the Fréchet distance: the distance +- z standard deviations of its bootstrap
-    resamples (z = 1.96 for 95%), resampling the fake features only.
+    resamples (z = 1.96 for a 0.95 level), resampling the fake features only.
 
     The real features are the test split, the same for every version of a model, so what differs between two
     evaluations is the draw of samples: the interval shows how far the FID moves with it. Not the percentile
@@ -156,7 +155,7 @@ def kth_neighbour_radius(points: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each point to its k-th nearest other point (k + 1 counts the point itself at 0)."""
     radius = torch.empty(len(points))
     for rows, block in squared_distance_blocks(points, points):
-        radius[rows] = block.topk(k + 1, dim=1, largest=False).values[:, k]  # topk: 5x faster than kthvalue
+        radius[rows] = block.topk(k + 1, dim=1, largest=False).values[:, k]  # topk: faster than kthvalue
     return radius.sqrt_()
 
 
@@ -245,8 +244,8 @@ def kernel_distance(
     """KID (Bińkowski et al. 2018): the unbiased squared MMD with kernel (x.y / d + 1)^3, averaged over `subsets`
     random subsets of `subset_size` from each set; returns (mean, standard deviation over the subsets).
 
-    Unbiased, so it does not grow as the sample count shrinks, unlike the FID: 0 on average for two draws of
-    one distribution (it can dip below 0). torchmetrics' KID takes images and its own network, not features.
+    Unbiased, so unlike the FID it does not grow as the sample count shrinks; two draws of one distribution
+    score about 0, either side of it. torchmetrics' KID takes images and its own network, not features.
     """
     size = min(subset_size, len(real), len(fake))
     real, fake = real.float(), fake.float()

@@ -1,10 +1,6 @@
 """Realism as a classifier two-sample test (Lopez-Paz & Oquab 2017): a small CNN learns to tell a model's samples
-from real training images on one half of each, and is scored on the other halves. 50% means it cannot tell them
-apart; 100% that every sample gives itself away (speckle, blur, broken strokes, copies seen twice).
-
-Unlike a judge's features, the test learns what differs for each model anew, so it cannot be blind the same way
-for every model. Its interval is Wilson's for a binomial share of the held-out images.
-"""
+from training images on one half of each and is scored on the other halves; 0.5 means it cannot tell them apart.
+Unlike a judge, it learns anew what gives each model away (speckle, blur, copies seen twice)."""
 
 from __future__ import annotations
 
@@ -42,7 +38,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
 def two_sample_accuracy(real: torch.Tensor, fake: torch.Tensor, epochs: int, seed: int,
                         batch_size: int = 32) -> dict[str, float]:
     """Held-out accuracy of a critic trained to tell `fake` from `real` ([0, 1] images N x 1 x H x W, on the
-    CPU), with its 95% interval. Both sets are cut to the smaller one's size and halved at random."""
+    CPU), with Wilson's 0.95 interval. Both sets are cut to the smaller one's size and halved at random."""
     rng = torch.Generator().manual_seed(seed)
     count = min(len(real), len(fake)) // 2 * 2
     real = at_judge_size(real[torch.randperm(len(real), generator=rng)[:count]].float())

@@ -89,7 +89,7 @@ DEGRADATIONS: dict[str, Degradation] = {
     "dropped_classes": dropped_classes, "training_copies": training_copies,
 }
 # Lower is better for every headline metric: the FID and KID of each judge, and the two-sample test's accuracy
-# (50% = indistinguishable from training images). 1.0 is the two-sample accuracy's worst: there it saturates.
+# (0.5 = indistinguishable from training images). 1.0 is the two-sample accuracy's worst: there it saturates.
 SATURATES_AT = {"c2st_accuracy": 1.0}
 
 

@@ -35,7 +35,7 @@ class EvaluateConfig:
     memorisation_quantile: float = 0.05  # share of real test images that count as "memorised" by construction
     memorisation_samples: int = 2000  # samples (and test images) searched against the whole train split, in pixels
     encoded_images: int = 2000  # test images encoded for the reconstruction errors and the prior fit
-    fid_bootstrap: int = 100  # resamples of the sample features for the FID's 95% interval (0: no interval)
+    fid_bootstrap: int = 100  # resamples of the sample features for the FID's 0.95 interval (0: no interval)
     kid_subsets: int = 50  # random subsets the KID is averaged over
     kid_subset_size: int = 1000
     confidence: float = 0.5  # a judge's call counts for class coverage when its class probability reaches this

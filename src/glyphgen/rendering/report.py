@@ -35,7 +35,7 @@ class Column:
     name: str
     goal: str  # "lower", "higher", or "ceiling" (nearest the ceiling row's value)
     log_bar: bool = False  # bar on a log scale: FIDs span orders of magnitude between ceiling and floor
-    interval: tuple[str, str] | None = None  # the columns holding its 95% interval
+    interval: tuple[str, str] | None = None  # the columns holding its 0.95 interval
     note: str = ""
 
 
