@@ -63,6 +63,6 @@ def test_on_a_tiny_slice_strong_degradations_rank_below_real_images_for_every_ju
             for degradation in ("noise@3", "blur@3", "thinner@3", "speckle@3"):
                 assert rows[degradation][f"{name}.{metric}"] > real + 0.1 * abs(real), (name, metric, degradation)
             assert rows["noise@1"][f"{name}.{metric}"] < rows["noise@3"][f"{name}.{metric}"]
-    assert rows["noise@3"]["c2st_accuracy"] > 0.9 > rows[REAL]["c2st_accuracy"]
+    assert rows["noise@3"]["c2st_accuracy"] > rows[REAL]["c2st_accuracy"] + 0.15
     passes = check(rows)
     assert set(passes) == {f"{n}.{m}" for n in panel.judges for m in ("fid", "kid")} | {"c2st_accuracy"}
