@@ -105,6 +105,8 @@ NOT_RUN = {
     "PYTHONPATH=src python benchmarks/versus_reference.py --dvc-dir .": "minutes of timing, a figure to read; test_versus_reference.py runs one comparison row",
     "scripts/gpu_check.sh OUT_DIR [SECONDS] [PHASES]": "needs a CUDA GPU; test_step.py runs the step's CPU paths and test_versus_reference.py the benchmark's",
     "PYTHONPATH=src python benchmarks/evaluate_time.py --dataset kmnist --model dcgan [--samples 10000]": "minutes of timing, a figure to read, not a test",
+    "PYTHONPATH=src python benchmarks/metric_sanity.py": "the judges of the default run and a minute of scoring; "
+    "test_sanity.py checks the degradations and the check on a tiny slice",
     "PYTHONPATH=src python benchmarks/mixture_fit.py --dataset kmnist --model aae": "needs the default run's trained "
     "aae; test_code_mixture.py checks that the fit it times is the one the models make",
 }
