@@ -29,8 +29,12 @@ ONE_RUN = {**TINY, "pipeline.datasets": ["kmnist"], "pipeline.models": ["ae"], "
            "augment_glyphs.n_samples": 40, "models.ae.kmnist.epochs": 1, "models.ae.kmnist.train_images": 200,
            "train.threads": 1}
 # What a workflow's `run` steps may do besides calling the scripts: set up, activate and publish.
-PLUMBING = ("make venv", ". .venv/bin/activate", "cat comparison/report.md", "cml comment update", "echo \"stages=",
-            "# shellcheck")
+PLUMBING = ("make venv", ". .venv/bin/activate", "cat comparison/report.md", "echo \"stages=", "read -ra overrides",
+            "echo \"$NUMBER\" > comparison/pull_request")
+# The DVC remote's write keys, and the environment that alone holds them: its deployment-branch rule admits main.
+WRITE_KEYS = ("secrets.DVC_AWS_ACCESS_KEY_ID", "secrets.DVC_AWS_SECRET_ACCESS_KEY")
+WRITE_ENVIRONMENT = "dvc-write"
+ON_MAIN = "github.ref == 'refs/heads/main'"
 
 
 def actionlint() -> str:
@@ -55,11 +59,60 @@ def test_the_workflows_steps_only_set_up_call_the_scripts_and_publish(workflow, 
     assert [line for line in lines if line and not line.startswith(("scripts/", *PLUMBING))] == []
 
 
-def test_the_retrain_workflow_keeps_secrets_in_the_environment():
-    text = (WORKFLOWS / "retrain.yml").read_text(encoding="utf-8")
-    secrets = re.findall(r"^\s*(\w+): \$\{\{ secrets\.(\w+) \}\}", text, re.MULTILINE)
-    assert {name for name, _ in secrets} >= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REPO_TOKEN"}
-    assert "set -x" not in (PROJECT_ROOT / "scripts/retrain.sh").read_text(encoding="utf-8")
+def workflows() -> dict[str, dict]:
+    return {path.name: yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def triggers(workflow: dict) -> set[str]:
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on:` key as true
+    return {on} if isinstance(on, str) else set(on)
+
+
+def script_lines(job: dict) -> list[str]:
+    return [line.strip() for step in job["steps"] for line in step.get("run", "").splitlines()
+            if line.strip().startswith("scripts/")]
+
+
+def test_only_jobs_on_main_get_the_write_keys_and_pull_request_jobs_never_push():
+    for name, workflow in workflows().items():
+        assert "pull_request_target" not in triggers(workflow), name  # it hands the base's secrets to a PR's run
+        assert workflow.get("permissions") == {} and "env" not in workflow, name  # nothing workflow-wide
+        for job_name, job in workflow["jobs"].items():
+            where = f"{name}: {job_name}"
+            assert "permissions" in job and "env" not in job, where  # least privilege, job by job and step by step
+            writes = any(key in json.dumps(job) for key in WRITE_KEYS)
+            on_main = ON_MAIN in job.get("if", "")
+            assert writes == (job.get("environment") == WRITE_ENVIRONMENT), where
+            assert not writes or on_main, where
+            for step in job["steps"]:  # the keys reach the steps that call the scripts, no other
+                if any(key in json.dumps(step) for key in WRITE_KEYS):
+                    assert step["run"].strip().splitlines()[-1].startswith("scripts/"), where
+            if "pull_request" in triggers(workflow) and not on_main:  # a job that runs a pull request's code
+                assert all(line.startswith("scripts/retrain.sh --read-only ") for line in script_lines(job)), where
+                assert job["permissions"] == {"contents": "read"}, where
+    retrain = workflows()["retrain.yml"]
+    assert "pull_request" in triggers(retrain)
+    assert any(ON_MAIN not in job.get("if", "") for job in retrain["jobs"].values())  # pull requests are compared
+
+
+def test_the_comment_workflow_runs_no_code_of_the_pull_request():
+    workflow = workflows()["retrain-comment.yml"]
+    assert triggers(workflow) == {"workflow_run"}
+    [job] = workflow["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert not [step for step in job["steps"] if "checkout" in step.get("uses", "")]
+    assert not any(key in json.dumps(job) for key in WRITE_KEYS)
+
+
+def test_every_action_is_pinned_by_commit():
+    used = [step["uses"] for workflow in workflows().values() for job in workflow["jobs"].values()
+            for step in job["steps"] if "uses" in step]
+    assert used and [uses for uses in used if not re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses)] == []
+
+
+def test_the_scripts_never_trace_their_environment():
+    for script in ("scripts/retrain.sh", "scripts/fanout.sh"):
+        assert "set -x" not in (PROJECT_ROOT / script).read_text(encoding="utf-8")
 
 
 def run_script(repo: PipelineRepo, command: str) -> subprocess.CompletedProcess:
