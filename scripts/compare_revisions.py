@@ -82,7 +82,7 @@ def main() -> None:
     try:  # the base's metrics and plots, for the diffs below (`dvc fetch` has no --rev)
         with Repo(".") as repo:
             repo.fetch(revs=[args.base], types=["metrics", "plots"], remote=args.remote)
-    except DvcException as exc:  # a base whose outputs were never pushed: its side of the diffs stays empty
+    except (DvcException, OSError) as exc:  # never pushed, or a remote this job cannot read: that side stays empty
         print(f"warning: cannot fetch the outputs of {args.base} ({exc})")
     if args.out_dir.exists():
         shutil.rmtree(args.out_dir)

@@ -5,6 +5,7 @@ local DVC remote, as CI jobs and teammates do."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -182,6 +183,79 @@ def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_an
     again = run_script(rerun, retrain)
     assert rerun.stages_run(again) == [] and "is cached" in again.stdout
     assert rerun.metrics("metrics/kmnist/ae.json") == change.metrics("metrics/kmnist/ae.json")
+
+
+def remote_snapshot(root: Path) -> dict[str, str]:
+    """Every file of the DVC remote beside the clones in `root`, by path: its MD5 (the folders too, as '')."""
+    remote = root / "glyphgen-dvc-storage"
+    return {path.relative_to(remote).as_posix(): hashlib.md5(path.read_bytes()).hexdigest() if path.is_file() else ""
+            for path in sorted(remote.rglob("*"))}
+
+
+@pytest.mark.slow
+def test_a_pull_request_run_reads_the_remote_compares_and_leaves_the_remote_byte_identical(stored):
+    root, base = stored
+    before = remote_snapshot(root)
+    change = PipelineRepo.clone_of(base, root / "pull_request")
+    change.set_params({"models.ae.kmnist.train_images": 100})  # a run no other test makes: one to push, if it did
+    change.commit("a pull request's change")
+    ran = run_script(change, "scripts/retrain.sh --read-only HEAD~1")
+    ran_stages = change.stages_run(ran)
+    assert "train@kmnist-ae" in ran_stages and "split@kmnist" not in ran_stages  # the data sets came from the remote
+    report = (change.path / "comparison/report.md").read_text(encoding="utf-8")
+    assert "models.ae.kmnist.train_images" in report
+    assert metric_row(report, "metrics/kmnist/ae.json", "fid")[0] == pytest.approx(
+        base.metrics("metrics/kmnist/ae.json")["fid"], abs=1e-4)  # the base's side, read from the remote
+    assert remote_snapshot(root) == before
+
+
+@pytest.mark.slow
+def test_a_fork_without_access_to_the_remote_still_reproduces_and_compares(stored):
+    root, base = stored
+    before = remote_snapshot(root)
+    fork = PipelineRepo.clone_of(base, root / "fork")
+    fork.set_params({"models.ae.kmnist.train_images": 150})
+    fork.commit("a fork's change")
+    run_script(fork, "dvc remote add --local unreachable /dev/null/remote")  # as a job without credentials sees it
+    ran = run_script(fork, "DVC_REMOTE=unreachable scripts/retrain.sh --read-only HEAD~1")
+    assert "cannot read the DVC remote" in ran.stderr and "split@kmnist" in fork.stages_run(ran)
+    assert "models.ae.kmnist.train_images" in (fork.path / "comparison/report.md").read_text(encoding="utf-8")
+    assert remote_snapshot(root) == before
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """A copy of the project holding a tracked @file with a bad line, for the refusals below (nothing runs)."""
+    repo = PipelineRepo(tmp_path_factory.mktemp("refusals") / "copy")
+    (repo.path / "overrides.txt").write_text("# a comment\nmodels.vae.kmnist.epochs=3\nsecret-looking-token\n")
+    repo.commit("an @file with a bad line")
+    (repo.path / "untracked.txt").write_text("models.vae.kmnist.epochs=3\n")
+    return repo
+
+
+@pytest.mark.parametrize("arguments, error", [
+    ("HEAD @overrides.txt", "error: overrides.txt:3: expected key=value or a # comment"),
+    ("HEAD @/etc/passwd", "error: @/etc/passwd: expected a file git tracks in this repository"),
+    ("HEAD @untracked.txt", "error: @untracked.txt: expected a file git tracks in this repository"),
+    ("HEAD epochs", "error: override 'epochs': expected key=value"),
+    ("HEAD '*=[vae,gan]'", "error: override '*=[vae,gan]': expected key=value"),
+    ("--read-only no-such-revision", "error: BASE_REV: expected a commit of this repository, got 'no-such-revision'"),
+    ("--all", "error: BASE_REV: expected a commit of this repository, got '--all'"),
+])
+def test_retrain_refuses_bad_arguments_in_one_line_before_touching_anything(scratch, arguments, error):
+    # Without dvc on PATH: an argument let through fails at once (127) instead of running the pipeline.
+    refused = subprocess.run(["bash", "-c", f"scripts/retrain.sh {arguments}"], cwd=scratch.path,
+                             env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().startswith(error) and len(refused.stderr.strip().splitlines()) == 1
+    assert "secret-looking-token" not in refused.stderr  # an @file's lines are never printed
+    assert not (scratch.path / "comparison").exists() and not (scratch.path.parent / "glyphgen-dvc-storage").exists()
+
+
+def test_fanout_refuses_a_stage_that_is_not_a_train_run(scratch):
+    refused = subprocess.run(["bash", "-c", "scripts/fanout.sh train 'split@kmnist; rm -rf .'"], cwd=scratch.path,
+                             env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: STAGE: expected train@<dataset>-<model>")
 
 
 @pytest.mark.slow
