@@ -7,6 +7,7 @@ Usage: python stages/train_classifier.py <dataset>
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -26,13 +27,18 @@ class TrainClassifierParams:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
 
-def main() -> dict[str, float]:
-    dataset = sys.argv[1]
-    section = dict(get_section(load_params(), "train_classifier"))
+def read_params(params: Mapping[str, Any], dataset: str) -> TrainClassifierParams:
+    """The section with the data set's epochs (stages/check_params.py reads it this way too, for every data set)."""
+    section = dict(get_section(params, "train_classifier"))
     epochs = get_section(section, f"epochs.{dataset}", "params.yaml:train_classifier")
     section["classifier"] = {**(section.get("classifier") or {}), "epochs": epochs}
     del section["epochs"]
-    params = parse_config(TrainClassifierParams, section, "params.yaml:train_classifier")
+    return parse_config(TrainClassifierParams, section, "params.yaml:train_classifier")
+
+
+def main() -> dict[str, float]:
+    dataset = sys.argv[1]
+    params = read_params(load_params(), dataset)
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")
     test_set = load_image_set(f"data/processed/{dataset}/test.npz")
 
