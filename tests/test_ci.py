@@ -199,7 +199,7 @@ def test_a_pull_request_run_reads_the_remote_compares_and_leaves_the_remote_byte
     change = PipelineRepo.clone_of(base, root / "pull_request")
     change.set_params({"models.ae.kmnist.train_images": 100})  # a run no other test makes: one to push, if it did
     change.commit("a pull request's change")
-    ran = run_script(change, "scripts/retrain.sh --read-only HEAD~1")
+    ran = run_script(change, RUN_IN_CLONES[12])
     ran_stages = change.stages_run(ran)
     assert "train@kmnist-ae" in ran_stages and "split@kmnist" not in ran_stages  # the data sets came from the remote
     report = (change.path / "comparison/report.md").read_text(encoding="utf-8")
@@ -268,7 +268,7 @@ def test_fanout_trains_each_run_in_its_own_clone_and_a_third_finishes_without_tr
     stages = json.loads(run_script(change, stages_command).stdout)
     assert stages == ["train@kmnist-ae", "train@kmnist-gan"]
     data_job = run_script(PipelineRepo.clone_of(change, root / "data"), data_command)
-    assert PipelineRepo.stages_run(data_job) == []  # the data sets were in the remote already
+    assert PipelineRepo.stages_run(data_job) == ["check_params"]  # new params; the data sets were in the remote
     for number, stage in enumerate(stages):
         job = PipelineRepo.clone_of(change, root / f"job{number}")
         assert job.stages_run(run_script(job, train_command.replace("train@kmnist-ae", stage))) == [stage]
@@ -284,7 +284,7 @@ def test_fanout_trains_each_run_in_its_own_clone_and_a_third_finishes_without_tr
 def test_queued_experiments_run_on_two_workers(stored):
     root, base = stored
     lab = PipelineRepo.clone_of(base, root / "queue")
-    first, second, start, status_command, show = RUN_IN_CLONES[7:]
+    first, second, start, status_command, show = RUN_IN_CLONES[7:12]
     run_script(lab, "dvc pull")
     for queue in (first, second):
         run_script(lab, queue)
