@@ -23,7 +23,7 @@ def main() -> None:
     splits = Splits.load(f"data/processed/{dataset}", f"models/{dataset}/classifier")
     judge = load_classifier(f"models/{dataset}/classifier", splits.image_size)
     reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz")
-    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"))
+    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"), splits.image_size)
 
     scores = score_generator(generator, judge, splits, reference, config)
     write_json(f"metrics/{dataset}/{model_name}.json", scores)
