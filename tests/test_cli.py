@@ -107,3 +107,16 @@ def test_a_checkpoint_of_another_image_size_is_refused_before_it_meets_the_data(
     assert load_generator(model_dir, image_size=28).image_size == 28
     with pytest.raises(GlyphgenError, match=r"vae: trained on 28px images, but the data set's are 32px \(retrain"):
         load_generator(model_dir, image_size=32)
+
+
+def test_alphabet_refuses_a_style_image_past_the_decompression_bomb_limit(tmp_path, capsys, monkeypatch):
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "aae_supervised" / "model.pt", tiny_model("aae_supervised"))
+    Image.new("L", (100, 90), 255).save(tmp_path / "style.png")
+    (tmp_path / "alphabet.png").write_bytes(b"the previous output")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3000)  # 9000 pixels: past twice the limit, where PIL raises
+    assert main(["alphabet", str(tmp_path / "aae_supervised"), "--style", str(tmp_path / "style.png"), "-o",
+                 str(tmp_path / "alphabet.png")]) == 1
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'style.png'}: more than 3000 pixels, too large for a glyph "
+                                       f"image (PIL's decompression-bomb limit)\n")
+    assert (tmp_path / "alphabet.png").read_bytes() == b"the previous output"

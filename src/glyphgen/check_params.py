@@ -9,6 +9,7 @@ same way when it runs alone (`dvc repro -s`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 import torch
@@ -16,6 +17,7 @@ import torch
 from glyphgen.data.augment import AugmentConfig
 from glyphgen.data.convert import ConvertConfig
 from glyphgen.data.fonts import RenderConfig
+from glyphgen.data.glyph_folders import list_glyph_files
 from glyphgen.data.kmnist import IMAGE_SIZE as KMNIST_IMAGE_SIZE, FetchConfig
 from glyphgen.data.split import CapConfig, GlyphSplitConfig
 from glyphgen.errors import GlyphgenError
@@ -45,6 +47,8 @@ def check_params(params: Mapping[str, Any]) -> None:
                                 f"(expected one of: {', '.join(names)})")
     configs = {section: parse_config(cls, get_section(params, section), f"params.yaml:{section}")
                for section, cls in CONFIG_SECTIONS.items()}
+    for folder in configs["convert_glyphs"].glyph_dirs:  # there, with glyphs in it, and no links leading out
+        list_glyph_files(Path(folder))
     seed = get_section(params, "split.seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise GlyphgenError(f"params.yaml:split.seed: expected int, got {seed!r}")
