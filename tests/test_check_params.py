@@ -89,7 +89,7 @@ def trained(tmp_path_factory):
 @pytest.mark.parametrize("command, error", [
     ("dvc repro train@kmnist-ae", "error: params.yaml:models.ae.kmnist: latent_dim: expected a value > 0, got 0"),
     ("dvc exp run", "error: params.yaml:models.ae.kmnist: latent_dim: expected a value > 0, got 0"),
-    ("dvc exp run -S models.ae.kmnist.lr=-1", "error: params.yaml:models.ae.kmnist: lr: expected a value > 0"),
+    ("dvc exp run -S +models.ae.kmnist.lr=-1", "error: params.yaml:models.ae.kmnist: lr: expected a value > 0"),
     ("dvc repro", "error: params.yaml:models.conv_ae.glyphs: cannot take 30px images"),
 ])
 def test_dvc_stops_at_the_check_and_every_previous_output_stays(trained, command, error):

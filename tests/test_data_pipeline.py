@@ -11,7 +11,8 @@ TINY = {
     "split.kmnist.max_train": 500,
     "split.kmnist.max_test": 100,
 }
-DATA_STAGES = ["check_params", "fetch_kmnist", "render_glyphs", "convert_glyphs", "augment_glyphs", "split@kmnist", "split@glyphs"]
+DATA_STAGES = ["check_params", "fetch_kmnist", "render_glyphs", "convert_glyphs", "augment_glyphs", "split@kmnist",
+               "split@glyphs"]
 
 
 @pytest.mark.slow
