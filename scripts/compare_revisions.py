@@ -23,6 +23,7 @@ RENDERS = "reports/renders"
 
 
 def dvc(*args: str) -> str:
+    """Run a dvc command; callers put revisions after `--`, so one that starts with `-` is never an option."""
     return subprocess.run(["dvc", *args], check=True, capture_output=True, text=True).stdout
 
 
@@ -31,7 +32,7 @@ def changed_grids(base: str, out_dir: Path) -> list[tuple[str, str | None, str]]
     relative to out_dir."""
     rows = []
     with tempfile.TemporaryDirectory() as plots:
-        shown = json.loads(dvc("plots", "diff", base, "--targets", RENDERS, "--json", "-o", plots))["data"]
+        shown = json.loads(dvc("plots", "diff", "--targets", RENDERS, "--json", "-o", plots, "--", base))["data"]
         for path, images in sorted(shown.items()):
             if not path.endswith("/samples.png"):
                 continue
@@ -53,8 +54,8 @@ def changed_grids(base: str, out_dir: Path) -> list[tuple[str, str | None, str]]
 
 def report(base: str, out_dir: Path) -> str:
     sections = [f"# Retraining: this revision against {base}",
-                "## Params changed", dvc("params", "diff", base, "--md") or "None.",
-                "## Metrics changed", dvc("metrics", "diff", base, "--md") or "None."]
+                "## Params changed", dvc("params", "diff", "--md", "--", base) or "None.",
+                "## Metrics changed", dvc("metrics", "diff", "--md", "--", base) or "None."]
     table = Path("reports/metrics.md")
     if table.exists():
         sections += ["## The report's table", table.read_text(encoding="utf-8")]
@@ -76,10 +77,12 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--remote")
     args = parser.parse_args()
+    if args.base.startswith("-"):
+        parser.error(f"BASE_REV: expected a revision, got {args.base!r}")
     try:  # the base's metrics and plots, for the diffs below (`dvc fetch` has no --rev)
         with Repo(".") as repo:
             repo.fetch(revs=[args.base], types=["metrics", "plots"], remote=args.remote)
-    except DvcException as exc:  # a base whose outputs were never pushed: its side of the diffs stays empty
+    except (DvcException, OSError) as exc:  # never pushed, or a remote this job cannot read: that side stays empty
         print(f"warning: cannot fetch the outputs of {args.base} ({exc})")
     if args.out_dir.exists():
         shutil.rmtree(args.out_dir)

@@ -23,6 +23,10 @@ case ${1:-} in
     ;;
   train)
     stage=${2:?usage: scripts/fanout.sh train train@<dataset>-<model>}
+    if [[ ! $stage =~ ^train@[a-z0-9_]+-[a-z0-9_]+$ ]]; then
+      echo "error: STAGE: expected train@<dataset>-<model>, got '$stage'" >&2
+      exit 2
+    fi
     dvc pull "${remote[@]}" --run-cache --allow-missing --with-deps "$stage"
     dvc repro --pull --single-item "$stage"
     dvc push "${remote[@]}" --run-cache "$stage"

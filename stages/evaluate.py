@@ -24,7 +24,7 @@ def main() -> None:
     splits = Splits.load(f"data/processed/{dataset}")
     panel = Panel.load(f"models/{dataset}/judges", names, splits.image_size)
     reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz", names)
-    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"))
+    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"), splits.image_size)
 
     scores = score_generator(generator, panel, splits, reference, config)
     write_json(f"metrics/{dataset}/{model_name}.json", scores)

@@ -34,7 +34,7 @@ def main() -> None:
     test_images = image_tensor(load_image_set(f"data/processed/{dataset}/test.npz"))
     for name in ("morph_from", "morph_to"):
         check_range(getattr(params, name), 0, len(test_images) - 1, f"params.yaml:render.{name}")
-    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto")).eval()
+    generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"), test_images.shape[-1])
 
     with atomic_path(f"reports/renders/{dataset}/{model_name}") as out:
         out.mkdir()

@@ -85,3 +85,29 @@ def test_bad_glyph_folders_are_errors(tmp_path):
 def test_image_size_out_of_range_is_an_error(image_size):
     with pytest.raises(GlyphgenError, match=r"convert_glyphs.image_size: expected a value in \[16, 256\]"):
         parse_config(ConvertConfig, {"image_size": image_size}, "params.yaml:convert_glyphs")
+
+
+def test_a_link_out_of_the_glyph_folder_is_refused_and_one_inside_is_followed(tmp_path):
+    folder, elsewhere = tmp_path / "glyphs", tmp_path / "elsewhere"
+    (folder / "A").mkdir(parents=True)
+    elsewhere.mkdir()
+    Image.fromarray(l_shape()).save(folder / "A" / "scan.png")
+    (folder / "A" / "copy.png").symlink_to(folder / "A" / "scan.png")  # inside: DVC hashes what it reads
+    assert [glyph.source for glyph in list_glyph_files(folder)] == ["copy", "scan"]
+    Image.fromarray(l_shape()).save(elsewhere / "outside.png")
+    (folder / "A" / "outside.png").symlink_to(elsewhere / "outside.png")
+    with pytest.raises(GlyphgenError, match=r"A/outside.png: a link to .*elsewhere/outside.png, outside the glyph "
+                                            r"folder .*glyphs: DVC would not see it change"):
+        list_glyph_files(folder)
+    (folder / "A" / "outside.png").unlink()
+    (folder / "B").symlink_to(elsewhere, target_is_directory=True)  # a whole character folder elsewhere
+    with pytest.raises(GlyphgenError, match=r"glyphs/B: a link to .*elsewhere, outside the glyph folder"):
+        list_glyph_files(folder)
+
+
+def test_an_image_past_the_decompression_bomb_limit_is_one_line(tmp_path, monkeypatch):
+    Image.fromarray(l_shape()).save(tmp_path / "glyph.png")  # 100 x 90 = 9000 pixels
+    for limit in (6000, 3000):  # PIL warns above the limit and raises above twice the limit: both are refused
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+        with pytest.raises(GlyphgenError, match=rf"glyph.png: more than {limit} pixels, too large for a glyph image"):
+            read_gray(tmp_path / "glyph.png")

@@ -11,7 +11,8 @@ TINY = {
     "split.kmnist.max_train": 500,
     "split.kmnist.max_test": 100,
 }
-DATA_STAGES = ["fetch_kmnist", "render_glyphs", "convert_glyphs", "augment_glyphs", "split@kmnist", "split@glyphs"]
+DATA_STAGES = ["check_params", "fetch_kmnist", "render_glyphs", "convert_glyphs", "augment_glyphs", "split@kmnist",
+               "split@glyphs"]
 
 
 @pytest.mark.slow
@@ -46,7 +47,7 @@ def test_data_stages_reproduce_and_rerun_only_what_changed(tmp_path, kmnist_mirr
     repo.set_params({"augment_glyphs.seed": 1})
     third = repo.repro("split")
     assert third.returncode == 0, third.stderr
-    assert sorted(repo.stages_run(third)) == ["augment_glyphs", "split@glyphs"]
+    assert sorted(repo.stages_run(third)) == ["augment_glyphs", "check_params", "split@glyphs"]  # (new params: checked)
     assert not np.array_equal(repo.image_set("data/processed/glyphs/train.npz").images, glyph_train.images)
 
 

@@ -114,7 +114,7 @@ def test_evaluate_and_render_load_the_generator_on_the_device_auto_picks(stage, 
     asked = []
     monkeypatch.setattr(module, "pick_device", lambda name: asked.append(name) or torch.device("meta"))
 
-    def load_generator(path, device):
+    def load_generator(path, device, image_size=None):
         raise Loaded(device)
 
     monkeypatch.setattr(module, "load_generator", load_generator)

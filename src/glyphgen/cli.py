@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -19,6 +21,12 @@ from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.device import pick_device
 
 
+# Samples drawn per step: a .npy of any length grows on disk, never in memory.
+CHUNK = 1024
+# A PNG grid of more than 100 x 100 samples is no picture to look at (and is built in memory): .npy holds more.
+MAX_GRID_SAMPLES = 10_000
+
+
 def sample(args: argparse.Namespace) -> None:
     """Draw N seeded samples from a trained model; write N x H x W uint8 .npy, or a PNG grid."""
     if args.n < 1:
@@ -26,20 +34,51 @@ def sample(args: argparse.Namespace) -> None:
     output = Path(args.output)
     if output.suffix not in (".npy", ".png"):
         raise GlyphgenError(f"{output}: expected a file name ending in .npy or .png")
+    if output.suffix == ".png" and args.n > MAX_GRID_SAMPLES:
+        raise GlyphgenError(f"-n: a PNG grid holds at most {MAX_GRID_SAMPLES} samples, got {args.n} (write a .npy "
+                            f"for more)")
     model = load_generator(args.model_dir, pick_device(args.device))
-    if args.label is None:
-        images = to_uint8(model.draw(args.n, args.seed))
-    else:
-        label = class_index(model, args.label)
-        with torch.no_grad():
-            rng = torch.Generator(model.device).manual_seed(args.seed)
-            images = to_uint8(model.sample_categories(torch.full((args.n,), label), rng))
+    label = None if args.label is None else class_index(model, args.label)
+    chunks = sample_chunks(model, args.n, args.seed, label)
     if output.suffix == ".png":
-        save_png(output, tile(images, columns=math.ceil(math.sqrt(args.n))), scale=2)
+        save_png(output, tile(np.concatenate(list(chunks)), columns=math.ceil(math.sqrt(args.n))), scale=2)
     else:
-        with atomic_path(output) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, images)
+        write_npy_chunks(output, (args.n, model.image_size, model.image_size), chunks)
     print(f"wrote {args.n} samples to {output}")
+
+
+def sample_chunks(model, n: int, seed: int, label: int | None = None) -> Iterator[np.ndarray]:
+    """n samples as uint8 arrays of at most CHUNK each, drawn from one seeded generator: for n <= CHUNK they are
+    the images of `model.draw(n, seed)` (or of a class, `label`)."""
+    rng = torch.Generator(model.device).manual_seed(seed)
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, n, CHUNK):
+            count = min(CHUNK, n - start)
+            if label is None:
+                yield to_uint8(model.sample(count, rng))
+            else:
+                yield to_uint8(model.sample_categories(torch.full((count,), label), rng))
+
+
+def write_npy_chunks(path: Path, shape: tuple[int, ...], chunks: Iterable[np.ndarray]) -> None:
+    """A uint8 .npy of `shape` written chunk by chunk (header, then the rows), atomically, after checking that the
+    disk has room: memory holds one chunk at a time."""
+    size = math.prod(shape)
+    folder = next(folder for folder in [path.absolute().parent, *path.absolute().parents] if folder.exists())
+    free = shutil.disk_usage(folder).free
+    if size > free:
+        raise GlyphgenError(f"-n: {shape[0]} samples of {shape[1]}x{shape[2]} pixels need {size / 1e9:.1f} GB, "
+                            f"and {folder} has {free / 1e9:.1f} GB free")
+    written = 0
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(handle, header)
+        for chunk in chunks:
+            handle.write(np.ascontiguousarray(chunk, dtype=np.uint8).tobytes())
+            written += chunk.size
+        if written != size:  # a programming error, but a short file must never look complete
+            raise GlyphgenError(f"{path}: wrote {written} of {size} pixels")
 
 
 def class_index(model, label: str) -> int:
@@ -48,7 +87,7 @@ def class_index(model, label: str) -> int:
         raise GlyphgenError(f"--label: {model.name} is unconditional (it cannot draw a chosen class)")
     if label in model.class_names:
         return model.class_names.index(label)
-    if label.isdigit() and int(label) < model.num_classes:
+    if label.isascii() and label.isdigit() and int(label) < model.num_classes:  # not '²', which isdigit() too
         return int(label)
     shown = " ".join(model.class_names[:12]) + (" ..." if model.num_classes > 12 else "")
     raise GlyphgenError(f"--label: expected a class name ({shown}) or an index below {model.num_classes}, "

@@ -3,6 +3,7 @@ image_size * 20/28 keeping the aspect ratio, then shifted so the centre of mass 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,13 +72,19 @@ def normalise_glyph(gray: np.ndarray, image_size: int) -> np.ndarray:
 
 
 def read_gray(path) -> np.ndarray:
-    """Transparent parts count as white paper: specimens often have no fill."""
+    """Transparent parts count as white paper (specimens often have no fill). Images past PIL's decompression-bomb
+    limit are refused: no glyph is that large, and decoding one could take gigabytes."""
     try:
-        with Image.open(path) as image:
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                paper = Image.new("RGBA", image.size, "white")
-                image = Image.alpha_composite(paper, image.convert("RGBA"))
-            return np.asarray(image.convert("L"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                    paper = Image.new("RGBA", image.size, "white")
+                    image = Image.alpha_composite(paper, image.convert("RGBA"))
+                return np.asarray(image.convert("L"))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise GlyphgenError(f"{path}: more than {Image.MAX_IMAGE_PIXELS} pixels, too large for a glyph image "
+                            f"(PIL's decompression-bomb limit)") from None
     except OSError as exc:
         raise GlyphgenError(f"{path}: not a readable image ({exc})") from None
 

@@ -51,16 +51,27 @@ def character_of(folder: Path) -> str:
 
 
 def list_glyph_files(root: Path) -> list[GlyphFile]:
-    """Every glyph image under `root`, in a stable order; an empty or missing folder is an error."""
+    """Every glyph image under `root`, in a stable order; an empty or missing folder is an error, and so is a
+    link to a file or folder outside `root`: DVC hashes the folder, not what its links point to, so a change
+    there would never re-run the stages that read it."""
     if not root.is_dir():
         raise GlyphgenError(f"{root}: glyph folder not found")
     families = read_families(root / FAMILIES_FILE)
     files = [GlyphFile(path, character_of(folder), path.stem, families.get(path.stem, path.stem))
-             for folder in sorted(p for p in root.iterdir() if p.is_dir())
-             for path in sorted(folder.iterdir()) if path.suffix.lower() in IMAGE_SUFFIXES]
+             for folder in sorted(p for p in root.iterdir() if inside(p, root).is_dir())
+             for path in sorted(folder.iterdir()) if path.suffix.lower() in IMAGE_SUFFIXES and inside(path, root)]
     if not files:
         raise GlyphgenError(f"{root}: no glyph images found (expected <folder>/<character>/<source>.png)")
     return files
+
+
+def inside(path: Path, root: Path) -> Path:
+    """`path`, unless it is a link that leads out of `root` (an error naming both)."""
+    target = path.resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise GlyphgenError(f"{path}: a link to {target}, outside the glyph folder {root}: DVC would not see it "
+                            f"change (copy it into the folder)")
+    return path
 
 
 def read_families(path: Path) -> dict[str, str]:

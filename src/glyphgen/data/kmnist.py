@@ -25,6 +25,7 @@ from glyphgen.io import ImageSet, atomic_path
 
 MIRROR_ENV = "GLYPHGEN_KMNIST_MIRROR"
 CLASS_MAP = "kmnist_classmap.csv"
+IMAGE_SIZE = 28  # the official images' side; a model on KMNIST must take it (glyphgen.check_params)
 
 # From the publisher (http://codh.rois.ac.jp/kmnist/), also in the shared mirror's MD5SUMS.
 OFFICIAL_MD5 = {
@@ -155,8 +156,9 @@ def read_split(images_path: Path, labels_path: Path, fmt: str, class_names: list
         images, labels = read_npz_array(images_path), read_npz_array(labels_path)
     else:
         images, labels = read_idx(images_path, IDX_IMAGES_MAGIC), read_idx(labels_path, IDX_LABELS_MAGIC)
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise GlyphgenError(f"{images_path}: expected uint8 N x 28 x 28 images, got {images.dtype} {images.shape}")
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise GlyphgenError(f"{images_path}: expected uint8 N x {IMAGE_SIZE} x {IMAGE_SIZE} images, got {images.dtype} "
+                            f"{images.shape}")
     if labels.shape != (len(images),):
         raise GlyphgenError(f"{labels_path}: expected {len(images)} labels, got shape {labels.shape}")
     return ImageSet(np.ascontiguousarray(images), labels.astype(np.int64), class_names)

@@ -21,7 +21,7 @@ import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import atomic_path
-from glyphgen.models import Generator, model_class
+from glyphgen.models import MODEL_NAMES, Generator, model_class
 from glyphgen.training.device import place
 
 CHECKPOINT_NAME = "model.pt"
@@ -78,10 +78,24 @@ def generator_from_checkpoint(checkpoint: dict[str, Any], device: torch.device |
     return place(model, device)
 
 
-def load_generator(model_dir_or_file: str | Path, device: torch.device | str = "cpu") -> Generator:
-    """Rebuild a trained generator from models/<dataset>/<model>/ (or its model.pt), in eval mode on `device`."""
+def load_generator(model_dir_or_file: str | Path, device: torch.device | str = "cpu",
+                   image_size: int | None = None) -> Generator:
+    """Rebuild a trained generator from models/<dataset>/<model>/ (or its model.pt), in eval mode on `device`.
+
+    A checkpoint is not trusted by its own description: in a folder named after a model (the pipeline's layout),
+    it must be that model's; `image_size`, given by a caller that will feed it a data set's images, must be the
+    size it was trained at (else the first matrix product fails, far from the cause)."""
     checkpoint = read_checkpoint(model_dir_or_file, device)
-    return generator_from_checkpoint(checkpoint, device, str(model_dir_or_file)).eval()
+    where = str(model_dir_or_file)
+    folder = Path(model_dir_or_file)
+    folder = folder.parent if folder.name == CHECKPOINT_NAME else folder
+    if folder.name in MODEL_NAMES and checkpoint["model"] != folder.name:
+        raise GlyphgenError(f"{where}: holds a checkpoint of {checkpoint['model']!r}, not of {folder.name!r} as its "
+                            f"folder says (copied from another run?)")
+    if image_size is not None and checkpoint["image_size"] != image_size:
+        raise GlyphgenError(f"{where}: trained on {checkpoint['image_size']}px images, but the data set's are "
+                            f"{image_size}px (retrain it on this data set)")
+    return generator_from_checkpoint(checkpoint, device, where).eval()
 
 
 def run_identity(model_name: str, model_config: Any, epochs: int, seed: int, images: Any, labels: Any,
