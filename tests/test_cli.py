@@ -12,7 +12,7 @@ from glyphgen import cli
 from glyphgen.cli import main
 from glyphgen.data.fonts import matplotlib_font_hashes
 from glyphgen.errors import GlyphgenError
-from glyphgen.rendering.grids import to_uint8
+from glyphgen.grids import to_uint8
 from glyphgen.training.checkpoint import load_generator, save_checkpoint
 from tiny_models import tiny_model
 

@@ -27,7 +27,7 @@ from glyphgen.params import get_section, load_pipeline, parse_config
 from glyphgen.rendering.panels import RenderParams
 from glyphgen.rendering.preview import PreviewParams
 from glyphgen.training.loop import TrainConfig
-from glyphgen.training.settings import DATASETS, run_settings
+from glyphgen.training.settings import run_settings
 
 # The sections each read by one config class, as the stages named in dvc.yaml read them.
 CONFIG_SECTIONS = {"fetch_kmnist": FetchConfig, "render_glyphs": RenderConfig, "convert_glyphs": ConvertConfig,
@@ -40,20 +40,21 @@ SHAPE_CHECK_CLASSES = 10
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise the GlyphgenError the first stage to read a bad value would raise (a one-line message naming it)."""
     pipeline = load_pipeline(params)
-    for key, names, kind in (("datasets", DATASETS, "data set"), ("models", MODEL_NAMES, "model")):
+    configs = {section: parse_config(cls, get_section(params, section), f"params.yaml:{section}")
+               for section, cls in CONFIG_SECTIONS.items()}
+    # The data sets the pipeline can make (dvc.yaml's split stage), with the image size each model must take.
+    image_sizes = {"kmnist": (KMNIST_IMAGE_SIZE, "KMNIST's"),
+                   "glyphs": (configs["convert_glyphs"].image_size, "params.yaml:convert_glyphs.image_size")}
+    for key, names, kind in (("datasets", tuple(image_sizes), "data set"), ("models", MODEL_NAMES, "model")):
         unknown = [name for name in getattr(pipeline, key) if name not in names]
         if unknown:
             raise GlyphgenError(f"params.yaml:pipeline.{key}: unknown {kind} {unknown[0]!r} "
                                 f"(expected one of: {', '.join(names)})")
-    configs = {section: parse_config(cls, get_section(params, section), f"params.yaml:{section}")
-               for section, cls in CONFIG_SECTIONS.items()}
     for folder in configs["convert_glyphs"].glyph_dirs:  # there, with glyphs in it, and no links leading out
         list_glyph_files(Path(folder))
     seed = get_section(params, "split.seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise GlyphgenError(f"params.yaml:split.seed: expected int, got {seed!r}")
-    image_sizes = {"kmnist": (KMNIST_IMAGE_SIZE, "KMNIST's"),
-                   "glyphs": (configs["convert_glyphs"].image_size, "params.yaml:convert_glyphs.image_size")}
     for model in pipeline.models:
         for dataset in pipeline.datasets:
             model_config, _ = run_settings(params, model, dataset)
