@@ -9,6 +9,7 @@ from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.judges import image_tensor, predict
 from glyphgen.evaluation.realism import two_sample_accuracy, wilson_interval
+from glyphgen.evaluation.sanity import DEGRADATIONS
 from glyphgen.evaluation.scorecard import (
     draw_samples,
     EvaluateConfig, Splits, ReferenceStats, sample_count, score_generator, score_references, score_samples,
@@ -230,9 +231,11 @@ def test_collapse_shows_in_every_judges_coverage_and_class_entropy(panel, splits
     images = splits.train_images
     collapsed = score_against_test(panel, RepeatedImage(images[0]).sample(1000), splits, reference)
     healthy = score_against_test(panel, NoisyCopies(images, 0.05).sample(1000), splits, reference)
+    first = next(iter(panel.judges))  # the one judge that computes precision/recall/density/coverage
+    assert collapsed["judges"][first]["coverage"] < 0.05 < 0.5 < healthy["judges"][first]["coverage"]
+    assert all("coverage" not in scores for name, scores in collapsed["judges"].items() if name != first)
     for name in panel.judges:
         bad, good = collapsed["judges"][name], healthy["judges"][name]
-        assert bad["coverage"] < 0.05 < 0.5 < good["coverage"], name
         assert bad["class_entropy"] == 0.0 and good["class_entropy"] > 0.8, name
         assert bad["classes_present"] <= 0.1 < 0.9 <= good["classes_present"], name
         assert bad["fid"] > 3 * good["fid"] and bad["kid"] > 3 * good["kid"], name
@@ -244,7 +247,7 @@ def test_noise_goes_unrecognised_and_real_images_do_not(panel, splits, reference
                                splits, reference)
     real = score_references(panel, splits, reference, CONFIG)["real_test"]
     assert real["unrecognised_share"] < 0.3 < 0.7 < noise["unrecognised_share"]
-    assert noise["c2st_accuracy"] > 0.95 and real["c2st_low"] < 0.5 < real["c2st_high"] + 0.1
+    assert noise["c2st_accuracy"] > 0.95 and real["c2st_accuracy"] < 0.7
 
 
 def test_memorisation_flags_copies_of_training_images_not_noise_or_blur(panel, splits, reference):
@@ -259,15 +262,17 @@ def test_memorisation_flags_copies_of_training_images_not_noise_or_blur(panel, s
     assert references["pixel_noise"]["memorisation_rate"] < CONFIG.memorisation_quantile
 
 
-def test_references_sit_either_side_of_a_model(panel, splits, reference):
+def test_references_sit_either_side_of_thinned_images(panel, splits, reference):
     references = score_references(panel, splits, reference, CONFIG)
-    # Two principal components: blurry averages, far from both the real images and the noise for every judge.
-    model = score_generator(PCAAutoencoder(splits.train_images, latent_dim=2), panel, splits, reference, CONFIG)
+    # Training images with strokes two pixels thinner: plainly worse than real, plainly better than noise.
+    thinned = DEGRADATIONS["thinner"](splits.train_images[:1000], None, None, 2, None)
+    drawn = score_against_test(panel, thinned, splits, reference)
     for name in panel.judges:
-        real, drawn, noise = (row["judges"][name] for row in (references["real_test"], model, references["pixel_noise"]))
-        assert 1.5 * real["fid"] < drawn["fid"] < noise["fid"] / 1.5, name
-        # Not precision or density: on a weak judge, noise features bunch up inside the real balls.
-        assert real["coverage"] > drawn["coverage"] > noise["coverage"], name
+        real, model, noise = (row["judges"][name] for row in (references["real_test"], drawn, references["pixel_noise"]))
+        assert 1.25 * real["fid"] < model["fid"] < noise["fid"] / 1.25, name
+    # Not precision or density: on a weak judge, noise features bunch up inside the real balls.
+    real, model, noise = (row["judges"]["cnn"] for row in (references["real_test"], drawn, references["pixel_noise"]))
+    assert real["coverage"] > model["coverage"] > noise["coverage"]
 
 
 def test_encoder_models_get_reconstruction_and_prior_scores(panel, splits, reference):

@@ -238,6 +238,7 @@ def class_coverage(group: torch.Tensor, confident: torch.Tensor, num_groups: int
     }
 
 
+@one_thread()
 def kernel_distance(
     real: torch.Tensor, fake: torch.Tensor, subsets: int, subset_size: int, generator: torch.Generator,
 ) -> tuple[float, float]:

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from glyphgen.evaluation.judges import at_judge_size
+from glyphgen.evaluation.metrics import one_thread
 
 
 LEARNING_RATE, MOMENTUM = 0.02, 0.9
@@ -35,6 +36,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
 
 
 @torch.enable_grad()
+@one_thread()  # a network this small gains nothing from a second thread, and loses much on a busy machine
 def two_sample_accuracy(real: torch.Tensor, fake: torch.Tensor, epochs: int, seed: int,
                         batch_size: int = 32) -> dict[str, float]:
     """Held-out accuracy of a critic trained to tell `fake` from `real` ([0, 1] images N x 1 x H x W, on the

@@ -163,7 +163,7 @@ class ReferenceStats:
         some_tests = splits.test_images[_seeded_subset(len(splits.test_images), config.memorisation_samples,
                                                        config.seed)]
         radius = {name: metrics.kth_neighbour_radius(features.test, config.nearest_k)
-                  for name, features in panel.features.items()}
+                  for name, features in panel.features.items()}  # every judge's: any may be named first
         return cls(radius, metrics.nearest_distance(metrics.pixel_codes(some_tests), splits.train_codes))
 
     def save(self, path: str | Path) -> None:
@@ -208,11 +208,11 @@ def pixel_noise_samples(train_images: torch.Tensor, count: int, seed: int) -> to
     return (mean + std * noise).clamp(0, 1)
 
 
-def judge_scores(judge: Judge, samples: torch.Tensor, real: torch.Tensor, radius: torch.Tensor,
+def judge_scores(judge: Judge, samples: torch.Tensor, real: torch.Tensor, radius: torch.Tensor | None,
                  class_groups: torch.Tensor, config: EvaluateConfig) -> tuple[dict[str, float], torch.Tensor]:
-    """One judge's view of the samples against real features (whose k-th neighbour radii are `radius`): FID with
-    its bootstrap interval, KID, precision/recall/density/coverage, and class coverage; with the mask of the
-    samples it recognises confidently."""
+    """One judge's view of the samples against real features: FID with its bootstrap interval, KID, class
+    coverage, and precision/recall/density/coverage where the real features' k-th neighbour radii are given;
+    with the mask of the samples it recognises confidently."""
     features, logits = predict(judge, samples, config.batch_size)
     scores = {"fid": metrics.frechet_distance(real, features)}
     if config.fid_bootstrap:
@@ -220,7 +220,8 @@ def judge_scores(judge: Judge, samples: torch.Tensor, real: torch.Tensor, radius
             real, features, config.fid_bootstrap, torch.Generator().manual_seed(config.seed))
     scores["kid"], scores["kid_std"] = metrics.kernel_distance(
         real, features, config.kid_subsets, config.kid_subset_size, torch.Generator().manual_seed(config.seed))
-    scores.update(metrics.precision_recall_density_coverage(real, features, config.nearest_k, radius))
+    if radius is not None:
+        scores.update(metrics.precision_recall_density_coverage(real, features, config.nearest_k, radius))
     group, confident = metrics.confident_calls(logits, class_groups, config.confidence)
     scores.update(metrics.class_coverage(group, confident, int(class_groups.max()) + 1))
     return scores, confident
@@ -230,16 +231,17 @@ def score_samples(
     panel: Panel, samples: torch.Tensor, real_features: dict[str, torch.Tensor], radius: dict[str, torch.Tensor],
     test_to_train: torch.Tensor, splits: Splits, config: EvaluateConfig,
 ) -> dict:
-    """A card: each judge's scores (`judge_scores`) under "judges", the share of samples no judge recognises
-    confidently, the two-sample test against training images, and memorisation against the train split's pixels
+    """A card: each judge's scores (`judge_scores`) under "judges", precision/recall/density/coverage by the first
+    judge only (two all-pairs searches over the samples per judge cost more than all else), the share of samples
+    no judge recognises confidently, the two-sample test against training images, and memorisation against the train split's pixels
     (threshold from `test_to_train`).
 
     Memorisation is measured in pixels, not judge features: a copy of a training image is near it pixel by
     pixel, while a blurry average is far from every training image even where its features look typical.
     """
     judges, recognised = {}, torch.zeros(len(samples), dtype=torch.bool)
-    for name, judge in panel.judges.items():
-        judges[name], confident = judge_scores(judge, samples, real_features[name], radius[name],
+    for index, (name, judge) in enumerate(panel.judges.items()):
+        judges[name], confident = judge_scores(judge, samples, real_features[name], radius[name] if index == 0 else None,
                                                splits.class_groups, config)
         recognised |= confident
     real_images = splits.train_images[_seeded_subset(len(splits.train_images), config.two_sample_images, config.seed)]
@@ -294,7 +296,8 @@ def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, co
     noise = pixel_noise_samples(splits.train_images, count, config.seed)
     train_features = {name: features.train for name, features in panel.features.items()}
     test_features = {name: features.test for name, features in panel.features.items()}
-    train_radius = {name: metrics.kth_neighbour_radius(features, config.nearest_k)
+    first = next(iter(train_features))
+    train_radius = {name: metrics.kth_neighbour_radius(features, config.nearest_k) if name == first else None
                     for name, features in train_features.items()}
     return {
         "real_test": score_samples(panel, real_samples, train_features, train_radius, reference.test_to_train,

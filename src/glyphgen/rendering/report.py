@@ -40,8 +40,16 @@ class Column:
 
 
 def judge_columns(judges: list[str]) -> list[Column]:
-    return [Column(f"judges.{judge}.fid", "lower", log_bar=True,
+    """Each judge's FID, then the first judge's recall and coverage (Naeem et al. 2020; the only judge that
+    computes them)."""
+    fids = [Column(f"judges.{judge}.fid", "lower", log_bar=True,
                    interval=(f"judges.{judge}.fid_low", f"judges.{judge}.fid_high")) for judge in judges]
+    return fids + [
+        Column(f"judges.{judges[0]}.recall", "higher",
+               note=f"recall and coverage ({judges[0]} judge): how much of the test split the samples reach; "
+                    "precision and density are in the details, where blurry averages score high."),
+        Column(f"judges.{judges[0]}.coverage", "higher"),
+    ]
 
 
 # After each judge's FID; "mean." columns average a card's per-judge values (`with_judge_means`).
@@ -56,10 +64,6 @@ SHARED_COLUMNS = [
            note="class_entropy: 1 when the confident calls spread evenly over the classes, 0 for one class."),
     Column("unrecognised_share", "lower",
            note="unrecognised_share: samples no judge recognises confidently (noise, blur, broken strokes)."),
-    Column("mean.recall", "higher",
-           note="recall and coverage (Naeem et al. 2020) average the judges'; precision and density are in the "
-                "details: blurry averages fall inside real neighbourhoods and score high there."),
-    Column("mean.coverage", "higher"),
     Column("memorisation_rate", "ceiling",
            note="memorisation_rate: real unseen images score 0.05 by construction, copies of training images "
                 "near 1, noise and blur near 0 (so low is not better): best is nearest the ceiling."),
@@ -87,8 +91,9 @@ def read_card(path: Path, judges: list[str]) -> dict[str, float]:
 
 
 def with_judge_means(table: pd.DataFrame, judges: list[str]) -> pd.DataFrame:
-    """Adds mean.<metric> for every per-judge metric: the judges' average."""
+    """Adds mean.<metric> for every metric each judge computes: the judges' average."""
     metrics = sorted({column.split(".", 2)[2] for column in table.columns if column.startswith("judges.")})
+    metrics = [metric for metric in metrics if all(f"judges.{judge}.{metric}" in table.columns for judge in judges)]
     means = {f"mean.{metric}": table[[f"judges.{judge}.{metric}" for judge in judges]].mean(axis=1)
              for metric in metrics}
     return pd.concat([table, pd.DataFrame(means, index=table.index)], axis=1)
