@@ -255,7 +255,8 @@ class AdversarialGenerator(Generator):
         return from_tanh_range(self.sampling_generator(codes))
 
     def decode_categories(self, codes: torch.Tensor, categories: torch.Tensor) -> torch.Tensor:
-        return from_tanh_range(self.sampling_generator(codes, categories.to(codes.device)))
+        """Images of `categories` from codes z (a conditional model), wherever the codes and classes were drawn."""
+        return from_tanh_range(self.sampling_generator(codes.to(self.device), categories.to(self.device)))
 
     def sample_categories(self, categories: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One image of each class in `categories` (a conditional model)."""
