@@ -11,7 +11,7 @@ from torch import nn
 from glyphgen.cli import class_index
 from glyphgen.errors import GlyphgenError
 from glyphgen.io import ImageSet
-from glyphgen.models.shared.adversarial import Discriminator, hinge_discriminator_loss
+from glyphgen.models.shared.adversarial import ClassBatchNorm, Discriminator, hinge_discriminator_loss
 from glyphgen.models.shared.balance import Balance, BalanceConfig
 from glyphgen.models.shared.blocks import critic_accuracy, discriminator_accuracy, gradient_penalty
 from glyphgen.models.shared.diff_augment import BACKGROUND, cutout, diff_augment, translation
@@ -189,6 +189,41 @@ def test_projection_discriminator_adds_the_class_embeddings_inner_product():
     projection = (conditional.projection.weight[labels] * images.flatten(1)).sum(dim=1, keepdim=True)
     assert torch.allclose(conditional(images, labels), plain(images) + projection, atol=1e-6)
     assert torch.allclose(conditional(images), plain(images))  # no label: the image alone
+
+
+def test_class_batch_norm_scales_and_shifts_by_class():
+    norm = ClassBatchNorm(nn.BatchNorm2d(2), num_classes=3)
+    with torch.no_grad():
+        norm.scale.weight[2] = torch.tensor([2.0, -1.0])
+        norm.shift.weight[2] = torch.tensor([0.5, 3.0])
+    inputs, labels = torch.randn(6, 2, 3, 3), torch.tensor([0, 2, 1, 2, 0, 1])
+    norm.labels = labels
+    normalised = nn.BatchNorm2d(2, affine=False)(inputs)
+    outputs = norm(inputs)
+    assert torch.allclose(outputs[labels != 2], normalised[labels != 2], atol=1e-5)  # classes 0, 1: as initialised
+    expected = normalised[labels == 2] * torch.tensor([2.0, -1.0])[:, None, None] + torch.tensor([0.5, 3.0])[:, None, None]
+    assert torch.allclose(outputs[labels == 2], expected, atol=1e-5)
+
+
+def test_a_conditional_generator_normalises_by_class_everywhere():
+    model = tiny_model("dcgan", conditional=True)
+    norms = [m for m in model.generator.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(norms) == 3 and not any(norm.affine for norm in norms)  # projection + 2 convs, scaled by class
+    assert sum(isinstance(m, ClassBatchNorm) for m in model.generator.modules()) == 3
+
+
+def test_wgan_gp_lazy_penalty_is_paid_every_few_steps_at_that_weight(batch):
+    torch.manual_seed(0)
+    model = tiny_model("wgan_gp", penalty_every=3)
+    optimizers = model.configure_optimizers()
+    penalties = [model.train_step(batch, None, optimizers)["gradient_penalty"].item() for _ in range(6)]
+    assert [value > 0 for value in penalties] == [True, False, False, True, False, False]
+    first_steps = []
+    for every in (1, 3):  # the same weights and interpolates: the lazy step's penalty is weighted 3 times
+        torch.manual_seed(0)
+        model = tiny_model("wgan_gp", penalty_every=every)
+        first_steps.append(model.train_step(batch, None, model.configure_optimizers())["gradient_penalty"].item())
+    assert first_steps[1] == pytest.approx(3 * first_steps[0], rel=1e-4)
 
 
 def two_class_images(count: int, side: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,9 @@ from glyphgen.params import check_non_negative, check_positive
 @dataclass
 class WGANGPConfig(ConvGANConfig):
     gradient_penalty: float = 10.0  # lambda
+    # Lazy penalty (Karras et al. 2020, StyleGAN2): the penalty on every penalty_every-th critic step only, weighted
+    # by penalty_every, so the critic's second backward pass is paid that much less often.
+    penalty_every: int = 1
     critic_steps: int = 2  # critic steps (batches) per generator step
     beta1: float = 0.0
     beta2: float = 0.9
@@ -19,7 +22,7 @@ class WGANGPConfig(ConvGANConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive(self, "critic_steps")
+        check_positive(self, "critic_steps", "penalty_every")
         check_non_negative(self, "gradient_penalty")
 
 
@@ -59,7 +62,10 @@ class WGANGP(ConvGAN):
 
     def discriminator_objective(self, real_scores, fake_scores, real, fake, critic):
         wasserstein = real_scores.mean() - fake_scores.mean()
-        penalty = gradient_penalty(critic, real, fake)
+        every = self.config.penalty_every
+        # batches_trained counts this batch already; the weighted penalty's mean over steps is the penalty's.
+        penalty = (every * gradient_penalty(critic, real, fake) if (self.batches_trained - 1) % every == 0
+                   else wasserstein.new_zeros(()))
         return self.config.gradient_penalty * penalty - wasserstein, {
             "wasserstein": wasserstein.detach(), "gradient_penalty": penalty.detach()}
 

@@ -47,15 +47,40 @@ class AdversarialConfig:
         check_fraction(self, "beta1", "beta2", "ema_decay")
 
 
+class ClassBatchNorm(nn.Module):
+    """BatchNorm with a learnt scale and shift per class (conditional batch norm, de Vries et al. 2017), so the class
+    steers every layer of the generator, not only its input."""
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int) -> None:
+        super().__init__()
+        self.norm = type(norm)(norm.num_features, eps=norm.eps, momentum=norm.momentum, affine=False)
+        self.scale = nn.Embedding(num_classes, norm.num_features)
+        self.shift = nn.Embedding(num_classes, norm.num_features)
+        nn.init.ones_(self.scale.weight)
+        nn.init.zeros_(self.shift.weight)
+        self.labels: torch.Tensor | None = None  # set by ClassConditioned before each forward pass
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        shape = (len(inputs), -1) + (1,) * (inputs.dim() - 2)
+        return self.norm(inputs) * self.scale(self.labels).view(shape) + self.shift(self.labels).view(shape)
+
+
 class ClassConditioned(nn.Module):
-    """A generator body fed z beside the class as a one-hot vector: its first layer adds a learned vector per
-    class, the simplest class embedding."""
+    """A generator body fed z beside the class as a one-hot vector (its first layer adds a learnt vector per class),
+    with every BatchNorm of the body made a ClassBatchNorm that reads the same class."""
 
     def __init__(self, body: nn.Module, num_classes: int) -> None:
         super().__init__()
+        for module in list(body.modules()):
+            for child_name, child in list(module.named_children()):
+                if isinstance(child, nn.modules.batchnorm._BatchNorm):
+                    setattr(module, child_name, ClassBatchNorm(child, num_classes))
         self.body, self.num_classes = body, num_classes
 
     def forward(self, codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        for module in self.body.modules():
+            if isinstance(module, ClassBatchNorm):
+                module.labels = labels
         return self.body(torch.cat([codes, F.one_hot(labels, self.num_classes).to(codes.dtype)], dim=1))
 
 
