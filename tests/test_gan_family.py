@@ -226,6 +226,25 @@ def test_wgan_gp_lazy_penalty_is_paid_every_few_steps_at_that_weight(batch):
     assert first_steps[1] == pytest.approx(3 * first_steps[0], rel=1e-4)
 
 
+def test_the_auxiliary_class_loss_adds_to_both_players_losses(batch):
+    torch.manual_seed(0)
+    auxiliary = tiny_model("dcgan", conditional=True, class_loss_weight=2.0)
+    assert tiny_model("dcgan", conditional=True).discriminator.classifier is None  # no head without the loss
+    with torch.no_grad():  # a head that knows nothing: cross-entropy log(10) on any image
+        auxiliary.discriminator.classifier.weight.zero_()
+        auxiliary.discriminator.classifier.bias.zero_()
+    plain = tiny_model("dcgan", conditional=True)
+    plain.load_state_dict(auxiliary.state_dict(), strict=False)  # the same networks but for the head
+    labels = torch.arange(len(batch)) % 10
+    losses = []
+    for model in (auxiliary, plain):
+        torch.manual_seed(1)  # the same noise
+        losses.append(model.train_step(batch, labels, model.configure_optimizers()))
+    assert losses[0]["class_loss"].item() == pytest.approx(np.log(10), rel=1e-5)
+    for player in ("discriminator", "generator"):
+        assert losses[0][player].item() == pytest.approx(losses[1][player].item() + 2 * np.log(10), rel=1e-4)
+
+
 def two_class_images(count: int, side: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Class 0 lights the left half, class 1 the right half."""
     labels = torch.arange(count) % 2

@@ -20,7 +20,7 @@ from glyphgen.models.shared.blocks import (adam, discriminator_accuracy, discrim
                                            from_tanh_range, generator_loss, optimizer_step, prior_noise,
                                            to_tanh_range)
 from glyphgen.models.shared.diff_augment import Augmentation, diff_augment
-from glyphgen.params import check_fraction, check_positive
+from glyphgen.params import check_fraction, check_non_negative, check_positive
 
 
 @dataclass
@@ -40,11 +40,15 @@ class AdversarialConfig:
     augment: tuple[Augmentation, ...] = ()  # DiffAugment on what the discriminator sees (diff_augment.py)
     # Class control: the generator reads the class beside z, the discriminator projects it on its features.
     conditional: bool = False
+    # With `conditional`: the discriminator also names the class of real images, and the generator is rewarded
+    # when it names the asked class in a fake (AC-GAN's auxiliary classifier, Odena et al. 2017); 0 = off.
+    class_loss_weight: float = 0.0
     balance: BalanceConfig = field(default_factory=BalanceConfig)  # extra generator steps while D is ahead
 
     def __post_init__(self) -> None:
         check_positive(self, "latent_dim", "lr", "discriminator_lr_ratio", "batch_size", "real_label")
         check_fraction(self, "beta1", "beta2", "ema_decay")
+        check_non_negative(self, "class_loss_weight")
 
 
 class ClassBatchNorm(nn.Module):
@@ -87,26 +91,33 @@ class ClassConditioned(nn.Module):
 class Discriminator(nn.Module):
     """Images -> `features` -> one logit; with classes, plus the inner product of the features with the class's
     embedding (the projection discriminator, Miyato & Koyama 2018), so the logit also says whether the image looks
-    like its class. Without a label the projection is left out: the verdict on the image alone."""
+    like its class. Without a label the projection is left out: the verdict on the image alone. With
+    `class_head`, the same features also give class logits (`judge`)."""
 
     def __init__(self, features: nn.Module, image_shape: tuple[int, int, int], num_classes: int,
-                 spectral_norm: bool) -> None:
+                 spectral_norm: bool, class_head: bool = False) -> None:
         super().__init__()
         width = flat_size(features, image_shape)
         self.features = features
         self.score = nn.Linear(width, 1)
         self.projection = nn.Embedding(num_classes, width) if num_classes else None
+        self.classifier = nn.Linear(width, num_classes) if class_head else None
         if spectral_norm:  # every weighted layer, the class embedding too
             for layer in self.modules():
                 if isinstance(layer, (nn.Conv2d, nn.Linear, nn.Embedding)):
                     nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.judge(images, labels)[0]
+
+    def judge(self, images: torch.Tensor, labels: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The logit, and the class logits when there is a class head, from one pass through the features."""
         features = self.features(images)
         score = self.score(features)
         if self.projection is not None and labels is not None:
             score = score + (self.projection(labels) * features).sum(dim=1, keepdim=True)
-        return score
+        return score, None if self.classifier is None else self.classifier(features)
 
 
 def hinge_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -147,8 +158,9 @@ class AdversarialGenerator(Generator):
         classes = num_classes if config.conditional else 0
         body = self.build_generator(config.latent_dim + classes)
         self.generator = ClassConditioned(body, num_classes) if config.conditional else body
-        self.discriminator = self.initialised(Discriminator(self.build_discriminator(), self.image_shape, classes,
-                                                            config.spectral_norm))
+        self.discriminator = self.initialised(Discriminator(
+            self.build_discriminator(), self.image_shape, classes, config.spectral_norm,
+            class_head=config.conditional and config.class_loss_weight > 0))
         self.average_generator = (
             AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
             if config.ema_decay > 0 else None
@@ -224,8 +236,11 @@ class AdversarialGenerator(Generator):
         labels = labels if self.config.conditional else None
         real = to_tanh_range(images)
 
-        def critic(batch: torch.Tensor) -> torch.Tensor:  # the discriminator as it sees this batch
-            return self.discriminator(diff_augment(batch, self.config.augment), labels)
+        def critic(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:  # as it sees this batch
+            return self.discriminator.judge(diff_augment(batch, self.config.augment), labels)
+
+        def class_loss(class_logits: torch.Tensor | None) -> torch.Tensor | float:
+            return 0.0 if class_logits is None else F.cross_entropy(class_logits, labels)
 
         def fresh_fakes() -> torch.Tensor:
             return self.generate(self.generator, prior_noise(len(images), self.latent_dim, images.device, None),
@@ -233,13 +248,19 @@ class AdversarialGenerator(Generator):
 
         with torch.set_grad_enabled(generator_steps > 0):  # no generator turn: its graph would go unused
             fake = fresh_fakes()
-        real_scores, fake_scores = critic(real), critic(fake.detach())
-        loss, extras = self.discriminator_objective(real_scores, fake_scores, real, fake.detach(), critic)
+        (real_scores, real_classes), (fake_scores, _) = critic(real), critic(fake.detach())
+        loss, extras = self.discriminator_objective(real_scores, fake_scores, real, fake.detach(),
+                                                    lambda batch: critic(batch)[0])
+        if real_classes is not None:
+            extras["class_loss"] = class_loss(real_classes)
+            loss = loss + self.config.class_loss_weight * extras["class_loss"]
+            extras["class_loss"] = extras["class_loss"].detach()
         optimizer_step(optimizers["discriminator"], loss)
         for step in range(generator_steps):
             if step > 0:  # an extra step of the balance: fresh noise
                 fake = fresh_fakes()
-            fooling = self.generator_objective(critic(fake))
+            scores, classes = critic(fake)
+            fooling = self.generator_objective(scores) + self.config.class_loss_weight * class_loss(classes)
             optimizer_step(optimizers["generator"], fooling)
             if self.average_generator is not None:
                 self.average_generator.update_parameters(self.generator)
