@@ -86,6 +86,9 @@ def test_balance_thresholds_are_checked():
         BalanceConfig(high=0.6, low=0.8)
 
 
+LABELS = torch.arange(16) % 10  # of the batch below
+
+
 @pytest.fixture(scope="module")
 def batch():
     return torch.rand(16, 1, 28, 28)
@@ -96,13 +99,13 @@ def test_gans_log_accuracy_and_the_balance_they_apply(name, batch):
     torch.manual_seed(0)
     model = tiny_model(name, balance={"enabled": True, "high": 0.8, "low": 0.6, "generator_steps": 2})
     optimizers = model.configure_optimizers()
-    first = model.train_step(batch, None, optimizers)
+    first = model.train_step(batch, LABELS, optimizers)
     assert {"d_accuracy_real", "d_accuracy_fake", "generator_steps"} <= set(first)
     assert all(value.dim() == 0 and not value.requires_grad for value in first.values())
     assert first["generator_steps"].item() == 1
     model.observe_losses({"d_accuracy_real": 1.0, "d_accuracy_fake": 0.9})  # the loop's read-back: D is ahead
     model.batches_trained = 0  # wgan_gp's generator turn
-    assert model.train_step(batch, None, optimizers)["generator_steps"].item() == 2
+    assert model.train_step(batch, LABELS, optimizers)["generator_steps"].item() == 2
     state = model.state_dict()
     fresh = tiny_model(name, balance={"enabled": True, "high": 0.8, "low": 0.6, "generator_steps": 2})
     fresh.load_state_dict(state)  # the schedule resumes with the weights
@@ -112,7 +115,7 @@ def test_gans_log_accuracy_and_the_balance_they_apply(name, batch):
 def test_wgan_gp_trains_the_generator_every_critic_steps_batches(batch):
     model = tiny_model("wgan_gp", critic_steps=3)
     optimizers = model.configure_optimizers()
-    steps = [model.train_step(batch, None, optimizers)["generator_steps"].item() for _ in range(7)]
+    steps = [model.train_step(batch, LABELS, optimizers)["generator_steps"].item() for _ in range(7)]
     assert steps == [1, 0, 0, 1, 0, 0, 1]
 
 
@@ -121,9 +124,9 @@ def test_wgan_gp_losses_over_a_few_steps():
     squares = torch.zeros(16, 1, 28, 28)
     squares[:, :, 8:20, 8:20] = 1  # real images far from the grey an untrained generator draws
     # The generator steps once (a fixed target); the default N(0, 0.02) init would keep the scores tiny for long.
-    model = tiny_model("wgan_gp", lr=1e-3, critic_steps=100, dcgan_init=False)
+    model = tiny_model("wgan_gp", lr=1e-3, critic_steps=100, dcgan_init=False, conditional=False)
     optimizers = model.configure_optimizers()
-    history = [model.train_step(squares, None, optimizers) for _ in range(12)]
+    history = [model.train_step(squares, LABELS, optimizers) for _ in range(12)]
     for losses in history:
         assert {"wasserstein", "gradient_penalty", "generator"} <= set(losses)
         expected = 10 * losses["gradient_penalty"] - losses["wasserstein"]
@@ -216,13 +219,13 @@ def test_wgan_gp_lazy_penalty_is_paid_every_few_steps_at_that_weight(batch):
     torch.manual_seed(0)
     model = tiny_model("wgan_gp", penalty_every=3)
     optimizers = model.configure_optimizers()
-    penalties = [model.train_step(batch, None, optimizers)["gradient_penalty"].item() for _ in range(6)]
+    penalties = [model.train_step(batch, LABELS, optimizers)["gradient_penalty"].item() for _ in range(6)]
     assert [value > 0 for value in penalties] == [True, False, False, True, False, False]
     first_steps = []
     for every in (1, 3):  # the same weights and interpolates: the lazy step's penalty is weighted 3 times
         torch.manual_seed(0)
         model = tiny_model("wgan_gp", penalty_every=every)
-        first_steps.append(model.train_step(batch, None, model.configure_optimizers())["gradient_penalty"].item())
+        first_steps.append(model.train_step(batch, LABELS, model.configure_optimizers())["gradient_penalty"].item())
     assert first_steps[1] == pytest.approx(3 * first_steps[0], rel=1e-4)
 
 
@@ -288,7 +291,7 @@ def test_conditional_gans_sample_with_and_without_a_class(name, tmp_path):
 
 def test_an_unconditional_gan_refuses_a_label():
     with pytest.raises(GlyphgenError, match="--label: dcgan is unconditional"):
-        class_index(tiny_model("dcgan"), "3")
+        class_index(tiny_model("dcgan", conditional=False), "3")
 
 
 def tiles_framed(panel: np.ndarray, side: int, columns: int, scale: int, colour) -> int:

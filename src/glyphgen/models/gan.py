@@ -19,6 +19,7 @@ class GANConfig(AdversarialConfig):
     dropout: float = 0.3  # in the discriminator
     lr: float = 3e-4
     batch_size: int = 64
+    conditional: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -35,8 +36,9 @@ class GAN(AdversarialGenerator):
     the discriminator) with BatchNorm in the generator, LeakyReLU 0.2, dropout 0.3 in the discriminator,
     one-sided label smoothing, Adam lr 3e-4 beta1 0.5, batch 64, and samples drawn from an average of the
     generator's weights: a wider network learns strokes in a short run, and the average removes the speckle
-    that the chase of a moving discriminator leaves in the latest weights. Measured by
-    benchmarks/quality_vs_time.py.
+    that the chase of a moving discriminator leaves in the latest weights. It is class-conditional
+    (`conditional`, see shared/adversarial.py): told which letter to draw, a short run draws every letter
+    rather than the few easiest, and `sample` draws the classes uniformly.
     """
 
     name = "gan"
@@ -44,7 +46,7 @@ class GAN(AdversarialGenerator):
     presets = {
         "default": GANConfig(),
         "reference": GANConfig(hidden=(128,), batch_norm=False, activation_slope=0.01, dropout=0.0, real_label=1.0,
-                               lr=1e-3, beta1=0.9, ema_decay=0.0, batch_size=128),
+                               lr=1e-3, beta1=0.9, ema_decay=0.0, batch_size=128, conditional=False),
     }
 
     def build_generator(self, input_dim: int) -> nn.Module:

@@ -19,6 +19,7 @@ class WGANGPConfig(ConvGANConfig):
     beta1: float = 0.0
     beta2: float = 0.9
     ema_decay: float = 0.99
+    conditional: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -39,10 +40,11 @@ class WGANGP(ConvGAN):
 
     Default vs reference, sized like dcgan's default for a CPU: dcgan's 64-32-16 generator and a 16-32-64
     critic without normalisation, 4x4 kernels, DCGAN init, 2 critic steps per generator step (the paper's 5
-    leave a short run's generator too few steps), lr 2e-4, batch 32, and samples from an average of the
-    generator's weights. The gradient penalty costs a second backward pass through the critic on every batch,
-    so per CPU second the generator gets fewer updates than dcgan's; the paper's case for WGAN-GP is
-    stability over long runs, which budgets this short do not test. Measured by benchmarks/quality_vs_time.py.
+    leave a short run's generator too few steps), lr 2e-4, batch 32, samples from an average of the
+    generator's weights, and class-conditional as dcgan's (class batch norm, a projection critic). The
+    gradient penalty costs a second backward pass through the critic on every batch (`penalty_every` pays it
+    less often), so per CPU second the generator gets fewer updates than dcgan's; the paper's case for
+    WGAN-GP is stability over long runs, which budgets this short do not test.
     """
 
     name = "wgan_gp"
@@ -52,7 +54,7 @@ class WGANGP(ConvGAN):
         "reference": WGANGPConfig(
             latent_dim=128, generator_channels=(256, 128, 64), upsamplings=2, discriminator_channels=(64, 128, 256),
             layer_norm=True, kernel_size=5, activation_slope=0.2, dcgan_init=False, critic_steps=5, lr=1e-4,
-            ema_decay=0.0, batch_size=64,
+            ema_decay=0.0, batch_size=64, conditional=False,
         ),
     }
 

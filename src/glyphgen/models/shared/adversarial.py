@@ -233,7 +233,7 @@ class AdversarialGenerator(Generator):
     def train_step(self, images, labels, optimizers):
         generator_steps = self.balance.generator_steps if self.batches_trained % self.critic_steps == 0 else 0
         self.batches_trained += 1
-        labels = labels if self.config.conditional else None
+        labels = labels.long() if self.config.conditional else None
         real = to_tanh_range(images)
 
         def critic(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:  # as it sees this batch
