@@ -49,7 +49,8 @@ def main() -> None:
                          discriminator_eye(generator, test_images, params.grid_columns, params.seed, params.scale))
         if generator.conditional:  # rows share a style, columns are the classes; the styles of three test glyphs
             save_png(out / "classes.png", category_grid(generator, params.grid_columns, params.seed, True), params.scale)
-            save_png(out / "alphabet.png", alphabet_grid(generator, test_images[:3]), params.scale)
+            if hasattr(generator, "encode_style"):  # the conditional GANs have no style encoder
+                save_png(out / "alphabet.png", alphabet_grid(generator, test_images[:3]), params.scale)
         elif generator.categorical_head:  # one row per category
             save_png(out / "categories.png", category_grid(generator, params.grid_columns, params.seed, False),
                      params.scale)

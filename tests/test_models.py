@@ -101,7 +101,7 @@ def test_reference_presets_keep_the_recipes_batch_sizes():
 @pytest.mark.parametrize("name", ["gan", "dcgan"])
 def test_weight_averaging_samples_from_the_average_not_the_latest_generator(name, batch):
     torch.manual_seed(0)
-    averaged, plain = tiny_model(name, ema_decay=0.9), tiny_model(name, ema_decay=0.0)
+    averaged, plain = tiny_model(name, ema_decay=0.9, conditional=False), tiny_model(name, ema_decay=0.0)
     assert plain.average_generator is None
     optimizers = averaged.configure_optimizers()
     for _ in range(3):

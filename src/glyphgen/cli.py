@@ -102,9 +102,9 @@ def alphabet(args: argparse.Namespace) -> None:
     if Path(args.output).suffix != ".png":
         raise GlyphgenError(f"{args.output}: expected a file name ending in .png")
     model = load_generator(args.model_dir, pick_device(args.device))
-    if not model.conditional:
-        raise GlyphgenError(f"{args.model_dir}: {model.name} is unconditional (alphabet needs a model that draws "
-                            f"chosen classes, such as aae_supervised)")
+    if not (model.conditional and hasattr(model, "encode_style")):
+        raise GlyphgenError(f"{args.model_dir}: {model.name} has no style encoder (alphabet needs a model that draws "
+                            f"chosen classes in a style read from an image, such as aae_supervised)")
     gray = read_gray(args.style)
     if gray.min() == gray.max():
         raise GlyphgenError(f"{args.style}: a blank image (expected one glyph, dark on light or light on dark)")

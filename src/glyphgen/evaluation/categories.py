@@ -90,7 +90,8 @@ def category_scores(generator: Generator, judge: Judge, train_images: torch.Tens
     scores = {}
     if generator.conditional:
         scores["conditional_accuracy"] = conditional_accuracy(generator, judge, count, seed, batch_size)
-        scores["transfer_accuracy"] = transfer_accuracy(generator, judge, test_images, count, batch_size)
+        if hasattr(generator, "encode_style"):  # not the conditional GANs: their style is noise, read from no image
+            scores["transfer_accuracy"] = transfer_accuracy(generator, judge, test_images, count, batch_size)
     if generator.categorical_head == "classes":
         scores["categorical_accuracy"] = accuracy(predicted_categories(generator.classify, test_images, batch_size),
                                                   test_labels)

@@ -1,16 +1,63 @@
 """The convolutional GAN networks (Radford et al. 2015) that `dcgan` and `wgan_gp` build: a generator of transposed
-convs from a small dense-projected map, a stride-2 conv discriminator (or critic) ending in one dense score, and
-DCGAN's N(0, 0.02) initialisation."""
+convs (or nearest upsampling and convs) from a small dense-projected map, the stride-2 conv features of a
+discriminator (or critic), and DCGAN's N(0, 0.02) initialisation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from torch import nn
 from torch.nn.utils import parametrize
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.models.shared.blocks import conv_transpose, flat_size, halvings_to, same_padding
+from glyphgen.models.shared.adversarial import AdversarialConfig, AdversarialGenerator
+from glyphgen.models.shared.blocks import conv_transpose, halvings_to, same_padding
+from glyphgen.params import check_fraction, check_non_negative, check_positive
+
+
+@dataclass
+class ConvGANConfig(AdversarialConfig):
+    # Generator: a dense projection to generator_channels[0] x s x s, then transposed convs through the
+    # further widths and down to 1 channel (tanh); the first `upsamplings` of them double the side, from
+    # s = S / 2^upsamplings. 0 = as many as keep s >= 7 (28: 7 x 7 after 2, 32: 8 x 8 after 2).
+    generator_channels: tuple[int, ...] = (64, 32, 16)
+    upsamplings: int = 0
+    upsample: Literal["stride", "nearest"] = "stride"  # stride-2 transposed convs, or nearest upsampling + stride 1
+    # Discriminator: one conv per entry with the given stride, then a dense score.
+    discriminator_channels: tuple[int, ...] = (16, 32, 64)
+    discriminator_strides: tuple[int, ...] = (2, 2, 2)
+    layer_norm: bool = False  # layer norm after the discriminator's convs (WGAN-GP's drop-in for BatchNorm)
+    kernel_size: int = 4
+    activation_slope: float = 0.2
+    dropout: float = 0.0  # after the generator's projection and each discriminator conv
+    dcgan_init: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "generator_channels", "discriminator_channels", "discriminator_strides", "kernel_size")
+        check_non_negative(self, "upsamplings", "activation_slope")
+        check_fraction(self, "dropout")
+
+
+class ConvGAN(AdversarialGenerator):
+    """The networks of `dcgan` and `wgan_gp`, built from a ConvGANConfig."""
+
+    def build_generator(self, input_dim: int) -> nn.Module:
+        config = self.config
+        return self.initialised(conv_generator(
+            self.name, input_dim, self.image_size, config.generator_channels, config.upsamplings, config.upsample,
+            config.kernel_size, config.activation_slope, config.dropout))
+
+    def build_discriminator(self) -> nn.Module:
+        config = self.config
+        return conv_discriminator(config.discriminator_channels, config.discriminator_strides, config.kernel_size,
+                                  config.activation_slope, config.dropout, config.layer_norm)
+
+    def initialised(self, network: nn.Module) -> nn.Module:
+        if self.config.dcgan_init:
+            network.apply(dcgan_init)
+        return network
 
 
 def conv_generator(name: str, latent_dim: int, image_size: int, channels: tuple[int, ...], upsamplings: int,
@@ -51,32 +98,31 @@ def conv_generator(name: str, latent_dim: int, image_size: int, channels: tuple[
     return nn.Sequential(*layers)
 
 
-def conv_discriminator(image_shape: tuple[int, int, int], channels: tuple[int, ...], strides: tuple[int, ...],
-                       kernel_size: int, activation_slope: float, dropout: float = 0.0, spectral_norm: bool = False,
-                       layer_norm: bool = False) -> nn.Sequential:
-    """Images -> one conv per entry of `channels` with its stride (LeakyReLU, dropout), then one dense score.
+def conv_discriminator(channels: tuple[int, ...], strides: tuple[int, ...], kernel_size: int,
+                       activation_slope: float, dropout: float = 0.0, layer_norm: bool = False) -> nn.Sequential:
+    """Images -> one conv per entry of `channels` with its stride (LeakyReLU, dropout) -> flattened features, which
+    the discriminator's score reads (adversarial.Discriminator).
 
     `layer_norm` normalises each image's whole feature map after every conv but the first (GroupNorm with one
     group: layer norm over channels and positions), which WGAN-GP's critic may use where BatchNorm, mixing the
     images of a batch, would break its per-image gradient penalty."""
-    wrap = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out, stride) in enumerate(zip((1, *channels), channels, strides)):
-        layers.append(wrap(nn.Conv2d(fan_in, fan_out, kernel_size, stride, padding=same_padding(kernel_size))))
+        layers.append(nn.Conv2d(fan_in, fan_out, kernel_size, stride, padding=same_padding(kernel_size)))
         if layer_norm and i > 0:
             layers.append(nn.GroupNorm(1, fan_out))
         layers += [nn.LeakyReLU(activation_slope), nn.Dropout(dropout)]
-    features = nn.Sequential(*layers, nn.Flatten())  # C x S/2^k x S/2^k, flattened
-    return nn.Sequential(features, wrap(nn.Linear(flat_size(features, image_shape), 1)))
+    return nn.Sequential(*layers, nn.Flatten())  # C x S/2^k x S/2^k, flattened
 
 
 def dcgan_init(module: nn.Module) -> None:
     """N(0, 0.02) weights and zero biases (BatchNorm scales N(1, 0.02)); apply with `network.apply(dcgan_init)`."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
         # A spectrally normalised layer keeps its raw weight under parametrizations.weight.original.
         weight = module.parametrizations.weight.original if parametrize.is_parametrized(module) else module.weight
         nn.init.normal_(weight, 0.0, 0.02)
-        nn.init.zeros_(module.bias)
+        if getattr(module, "bias", None) is not None:
+            nn.init.zeros_(module.bias)
     elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
