@@ -282,7 +282,7 @@ def test_alphabet_errors_are_one_line_and_write_nothing(model_dirs, tmp_path, ca
         (model_dirs / "aae_supervised", "broken.png", f"{tmp_path / 'broken.png'}: not a readable image ("),
         (model_dirs / "aae_supervised", "missing.png", f"{tmp_path / 'missing.png'}: not a readable image ("),
         (model_dirs / "aae_supervised", "blank.png", f"{tmp_path / 'blank.png'}: a blank image"),
-        (model_dirs / "aae", "any.png", f"{model_dirs / 'aae'}: aae is unconditional"),
+        (model_dirs / "aae", "any.png", f"{model_dirs / 'aae'}: aae has no style encoder"),
     ]
     for model_dir, style, message in cases:
         assert main(["alphabet", str(model_dir), "--style", str(tmp_path / style), "-o", str(output)]) == 1

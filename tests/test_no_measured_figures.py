@@ -25,13 +25,6 @@ MEASURED = re.compile(
     r"|\b\d+(\.\d+)?x\s(faster|slower|the|as)\b"  # a speed-up
     r"|\b(FIDs?|NMI|class entropy|accuracy|precision|recall|density|coverage)\s?(of\s|=\s?|:\s?)?\d",  # a score
     re.IGNORECASE)
-# Files whose owners are rewriting them in other branches; each leaves this list when it passes (strict: a file
-# that passes while listed fails, so the list cannot go stale).
-BEING_REWRITTEN = {
-    "src/glyphgen/models/gan.py", "src/glyphgen/models/dcgan.py",
-    "src/glyphgen/models/wgan_gp.py", "src/glyphgen/models/shared/conv_gan.py",
-    "params.yaml",
-}
 
 
 def prose(path: Path) -> list[tuple[int, str]]:
@@ -55,9 +48,7 @@ def measured_figures(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", [*SOURCES, ROOT / "params.yaml"], ids=lambda path: str(path.relative_to(ROOT)))
-def test_no_docstring_or_comment_quotes_a_measured_figure(path, request):
-    if str(path.relative_to(ROOT)) in BEING_REWRITTEN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="its owner is rewriting it"))
+def test_no_docstring_or_comment_quotes_a_measured_figure(path):
     assert measured_figures(path) == []
 
 

@@ -84,7 +84,7 @@ def conv_generator(name: str, latent_dim: int, image_size: int, channels: tuple[
     ]
     widths = (*channels, 1)
     for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
-        stride = 2 if i < upsamplings else 1  # s -> 2s -> ... -> S
+        stride = 2 if i < upsamplings else 1  # the side doubles up to the image size
         if stride == 2 and upsample == "nearest":
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
             stride = 1
