@@ -1,11 +1,5 @@
-"""Every params.yaml value the pipeline's stages read, checked at once, before any stage runs.
-
-DVC removes a stage's outputs just before it runs the stage's command, so a bad value caught inside the stage
-(a 0-d latent in train@kmnist-vae, an image size some model cannot take) would cost those outputs, and the
-stages that ran before it would have run for nothing. dvc.yaml's first stage, check_params, runs this: it comes
-before every other stage in `dvc repro` and `dvc exp run` alike. Each stage still reads its own sections the
-same way when it runs alone (`dvc repro -s`).
-"""
+"""Every params.yaml value the stages read, checked at once by dvc.yaml's first stage: DVC removes a stage's
+outputs just before running it, so a bad value caught inside a stage would cost them (docs/pipeline.md)."""
 
 from __future__ import annotations
 
@@ -62,8 +56,7 @@ def check_params(params: Mapping[str, Any]) -> None:
 
 
 def check_shapes(model: str, config: Any, image_size: int, size_source: str, where: str) -> None:
-    """Build the model on the meta device (no memory, no arithmetic): its layer sizes derive from the image size at
-    construction, so an image side its convolutions cannot halve fails here as it would at training."""
+    """Build the model on the meta device (no memory): an image side its convolutions cannot take fails here."""
     try:
         with torch.device("meta"):
             model_class(model, where)(config, image_size, SHAPE_CHECK_CLASSES)

@@ -1,5 +1,4 @@
-"""`python -m glyphgen <command>`: the user-facing commands (sample, alphabet, record-fonts, timings). Add one by writing a function that takes the
-parsed arguments and registering its parser in `build_parser`."""
+"""`python -m glyphgen <command>`: sample, alphabet, record-fonts, timings (each a function and a parser)."""
 
 from __future__ import annotations
 
@@ -48,8 +47,7 @@ def sample(args: argparse.Namespace) -> None:
 
 
 def sample_chunks(model, n: int, seed: int, label: int | None = None) -> Iterator[np.ndarray]:
-    """n samples as uint8 arrays of at most CHUNK each, drawn from one seeded generator: for n <= CHUNK they are
-    the images of `model.draw(n, seed)` (or of a class, `label`)."""
+    """n samples in uint8 chunks from one seeded generator (for n <= CHUNK, `model.draw(n, seed)`'s)."""
     rng = torch.Generator(model.device).manual_seed(seed)
     model.eval()
     with torch.no_grad():
@@ -62,8 +60,7 @@ def sample_chunks(model, n: int, seed: int, label: int | None = None) -> Iterato
 
 
 def write_npy_chunks(path: Path, shape: tuple[int, ...], chunks: Iterable[np.ndarray]) -> None:
-    """A uint8 .npy of `shape` written chunk by chunk (header, then the rows), atomically, after checking that the
-    disk has room: memory holds one chunk at a time."""
+    """A uint8 .npy written chunk by chunk, atomically, once the disk has room."""
     size = math.prod(shape)
     folder = next(folder for folder in [path.absolute().parent, *path.absolute().parents] if folder.exists())
     free = shutil.disk_usage(folder).free

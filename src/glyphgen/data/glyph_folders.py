@@ -1,18 +1,6 @@
-"""The on-disk layout of a folder of glyph images, shared by rendered fonts and user-supplied sets.
-
-    <folder>/<character>/<source>.png     e.g. scans/A/page3_writer7.png, rendered/U+0061/DejaVuSans.png
-
-    <folder>/families.csv                 optional: columns source,family, e.g. DejaVuSans-Bold,DejaVu Sans
-
-A character folder is named either by the character itself or by its code point as U+XXXX (needed for
-characters a file name cannot hold, and to keep 'A' and 'a' apart on case-insensitive disks). The file
-stem names the source: the font, writer or specimen the glyph comes from. Images may have any size and
-either polarity (dark on light or light on dark); the convert stage normalises them.
-
-A source's family is what the split keeps on one side: the faces of one font (bold, oblique) or one writer's
-pages look alike, so a test set holding one of them would measure copying rather than generalisation.
-render_glyphs writes families.csv with each face's family; a source it does not list is a family of its own.
-"""
+"""The layout of a folder of glyph images, rendered or user-supplied: <folder>/<character or U+XXXX>/<source>.png
+and an optional <folder>/families.csv (source,family), as README describes. A family stays on one side of the
+split: faces of one font look alike, so a test set holding one would measure copying."""
 
 from __future__ import annotations
 
@@ -51,9 +39,7 @@ def character_of(folder: Path) -> str:
 
 
 def list_glyph_files(root: Path) -> list[GlyphFile]:
-    """Every glyph image under `root`, in a stable order; an empty or missing folder is an error, and so is a
-    link to a file or folder outside `root`: DVC hashes the folder, not what its links point to, so a change
-    there would never re-run the stages that read it."""
+    """Every glyph image under `root`, in a stable order; no links out of `root`: DVC would not see them change."""
     if not root.is_dir():
         raise GlyphgenError(f"{root}: glyph folder not found")
     families = read_families(root / FAMILIES_FILE)

@@ -1,6 +1,5 @@
-"""Scores of models whose code holds a category (the adversarial autoencoder family): how often class-conditioned
-samples, and test images' styles drawn in every class, are judged as their class; how well a categorical head
-classifies, and how well its clusters match the classes (cluster accuracy, NMI)."""
+"""Scores of models with classes: how often conditioned samples and transferred styles are judged as their class;
+how well a categorical head classifies, or its clusters match the classes."""
 
 from __future__ import annotations
 
@@ -34,10 +33,8 @@ def cluster_accuracy(train_clusters: np.ndarray, train_labels: np.ndarray, test_
 
 
 def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
-    """Normalised mutual information of clusters and classes, I / mean(H(clusters), H(classes)) as scikit-learn's
-    normalized_mutual_info_score computes it (the tests compare them): 1 when each cluster is one class and each
-    class one cluster, 0 when they are independent. Written out: importing scikit-learn (SciPy beneath it) cost the
-    evaluate stage more than the rest of this module."""
+    """NMI as scikit-learn computes it (the tests compare them), written out: importing scikit-learn costs the
+    evaluate stage more than this whole module."""
     cluster_values, cluster_ids = np.unique(clusters, return_inverse=True)
     label_values, label_ids = np.unique(labels, return_inverse=True)
     joint = contingency(cluster_ids, label_ids, (len(cluster_values), len(label_values))) / len(labels)
@@ -57,8 +54,7 @@ def predicted_categories(classify, images: torch.Tensor, batch_size: int) -> np.
 
 @torch.no_grad()
 def conditional_accuracy(generator: Generator, judge: Judge, count: int, seed: int, batch_size: int) -> float:
-    """The judge's accuracy on `count` samples drawn class by class (sample of class c judged as c), the classes
-    in turn so each is drawn equally often (a classifier accuracy score)."""
+    """The judge's accuracy on `count` samples drawn class by class, each class equally often."""
     labels = torch.arange(count) % generator.num_classes
     rng = torch.Generator().manual_seed(seed)
     samples = torch.cat([generator.sample_categories(batch, generator=rng).float().cpu()
@@ -69,9 +65,8 @@ def conditional_accuracy(generator: Generator, judge: Judge, count: int, seed: i
 @torch.no_grad()
 def transfer_accuracy(generator: Generator, judge: Judge, test_images: torch.Tensor, count: int,
                       batch_size: int) -> float:
-    """The judge's accuracy on the alphabets of test images: the styles of count // classes test images, each drawn
-    in every class as `python -m glyphgen alphabet` draws it (models.shared.style_transfer), each drawing judged
-    as the class it was asked for."""
+    """The judge's accuracy on alphabets drawn as `python -m glyphgen alphabet` draws them, in the styles of
+    count // classes test images."""
     classes = torch.arange(generator.num_classes)
     images = test_images[: max(1, count // len(classes))]
     styles = torch.cat([generator.encode_style(batch.to(generator.device)) for batch in images.split(batch_size)])
@@ -84,9 +79,7 @@ def transfer_accuracy(generator: Generator, judge: Judge, test_images: torch.Ten
 def category_scores(generator: Generator, judge: Judge, train_images: torch.Tensor,
                     train_labels: np.ndarray, test_images: torch.Tensor, test_labels: np.ndarray, count: int,
                     seed: int, batch_size: int) -> dict[str, float]:
-    """What the model's categories are worth: conditional_accuracy and transfer_accuracy for conditional models;
-    for a categorical head of classes, its test accuracy (categorical_accuracy) beside the supervised-only
-    baseline's; for one of clusters, cluster_accuracy and nmi on the test split."""
+    """What the model's categories are worth, as docs/metrics.md lists them."""
     scores = {}
     if generator.conditional:
         scores["conditional_accuracy"] = conditional_accuracy(generator, judge, count, seed, batch_size)

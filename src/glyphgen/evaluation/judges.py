@@ -1,16 +1,6 @@
-"""The judges: small networks per data set, trained independently, whose features every sample metric uses.
-
-One feature space rewards what it happens not to see (Kynkäänniemi et al. 2023; StudioGAN reports several
-backbones for this reason), so each data set gets judges that differ in architecture and training:
-- `cnn`: the KMNIST benchmark CNN (conv 32, conv 64, dense 128) with a max-pool after each conv and BatchNorm
-  after each pool; kept unchanged so its FIDs compare with earlier versions.
-- `strided_cnn`: strided 5x5 and 3x3 convolutions with GroupNorm, another seed, trained on randomly shifted
-  images, so it sees strokes where they are rather than where the data set usually puts them.
-- `mlp`: a two-layer perceptron on the pixels, with no notion of locality: speckle and broken strokes move its
-  features where a convolution's pooling may smooth them away.
-Every judge reads images at 28 px (larger ones are area-averaged) and has a class head, so each can also say
-which class a sample shows and how confidently.
-"""
+"""The judges: small classifiers per data set whose features the sample metrics use. They differ in architecture
+and training, since one feature space rewards what it happens not to see (Kynkäänniemi et al. 2023); why each
+is as it is: docs/metrics.md. All read images at 28 px (larger ones area-averaged)."""
 
 from __future__ import annotations
 
@@ -55,8 +45,7 @@ def at_judge_size(images: torch.Tensor) -> torch.Tensor:
 
 
 class Judge(nn.Module):
-    """A classifier whose penultimate activations are the feature space of the metrics: subclasses build
-    `body` (images at 28 px -> B x feature_dim) and the shared head reads it."""
+    """A classifier whose penultimate activations (`body`, 28 px images -> B x feature_dim) are the metrics' space."""
 
     feature_dim: int
 
@@ -67,7 +56,6 @@ class Judge(nn.Module):
         self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.feature_dim, num_classes))
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """Penultimate activations (B x feature_dim) of [0, 1] images B x 1 x H x W."""
         return self.body(at_judge_size(images))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -78,8 +66,7 @@ class PooledCNN(Judge):
     feature_dim = 128
 
     def __init__(self, num_classes: int) -> None:
-        # BatchNorm and ReLU after each max-pool, on a quarter of the values: on a CPU, normalising the
-        # full-resolution maps cost more than the convolutions.
+        # BatchNorm after each pool, on a quarter of the values: cheaper on a CPU than the convolutions.
         body = nn.Sequential(
             nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.MaxPool2d(2),      # B x 32 x 14 x 14
             nn.BatchNorm2d(32), nn.ReLU(inplace=True),
@@ -175,27 +162,24 @@ def predict(model: Judge, images: torch.Tensor, batch_size: int = 250) -> tuple[
 
 
 def image_tensor(image_set: ImageSet) -> torch.Tensor:
-    """An image set as float [0, 1] N x 1 x H x W on the CPU (the shape every model and metric takes)."""
+    """An image set as float [0, 1] N x 1 x H x W on the CPU."""
     return torch.from_numpy(image_set.images).unsqueeze(1).float().div_(255.0)
 
 
 def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
-    """Share of images whose highest logit is their label's."""
     return float((logits.argmax(1) == torch.from_numpy(labels)).float().mean())
 
 
 def save_judge(path: str | Path, name: str, model: Judge, image_size: int, config: JudgeConfig) -> None:
     checkpoint = {"judge": name, "num_classes": model.num_classes, "image_size": image_size, "config": asdict(config),
                   "state_dict": model.state_dict()}
-    # Through a file handle, as save_checkpoint does: given a path, torch.save names the archive's inner folder
-    # after the (random) temporary file, and the same weights would never give the same bytes.
+    # Through a handle: given a path, torch.save names its inner folder after the random temporary file.
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         torch.save(checkpoint, handle)
 
 
 def load_judge(path: str | Path, image_size: int | None = None) -> Judge:
-    """A trained judge on the CPU, from its folder or file; `image_size` guards against judging one data set with
-    another's judge."""
+    """A trained judge on the CPU; `image_size` guards against judging one data set with another's judge."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME

@@ -1,11 +1,6 @@
-"""Sample-quality metrics on the judge's features: each a pure function of tensors, so tests can pin them down.
-
-Features are float N x D tensors (the classifier's penultimate layer); "real" is the reference set (the test
-split for a model), "fake" the samples. Distances are Euclidean. Every all-pairs search runs as one matrix
-product per block of query rows, |q|^2 + |r|^2 - 2 q.r, written into one buffer reused for every block: a
-fresh block per chunk cost more in page faults (system time) than in arithmetic. Comparisons use squared
-distances; only the few distances returned are square-rooted.
-"""
+"""Sample-quality metrics, each a pure function of tensors so tests can pin them down. Features are N x D ("real":
+the reference set, "fake": the samples); all-pairs searches reuse one distance buffer (fresh ones cost page
+faults)."""
 
 from __future__ import annotations
 
@@ -22,8 +17,8 @@ BLOCK_BYTES = 32 * 2**20  # one distance block (float32): big enough for fast ma
 
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
-    """Run small tensor operations (128 x 128 matrices) on one thread, as a `with` block or a decorator: on a
-    machine shared with other jobs, OpenMP's waiting threads cost more than they share (benchmarks/RESULTS.md)."""
+    """Small tensor operations on one thread (a `with` block or a decorator): on a busy machine, OpenMP's waiting
+    threads cost more than they share."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -32,9 +27,6 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Fréchet distance (FID on the judge's features) and its bootstrap interval
-# ----------------------------------------------------------------------------------------------------------
 
 def gaussian_moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean (D) and covariance (D x D) of N x D features, in float64."""
@@ -51,11 +43,8 @@ def _symmetric_sqrt(matrix: torch.Tensor) -> torch.Tensor:
 
 @one_thread()
 def _frechet_from_moments(mean_a, cov_a, sqrt_cov_a, mean_b, cov_b) -> float:
-    """|mean_a - mean_b|^2 + tr(cov_a + cov_b - 2 (cov_a cov_b)^1/2).
-
-    tr (cov_a cov_b)^1/2 is computed as the sum of square roots of the eigenvalues of the symmetric
-    cov_a^1/2 cov_b cov_a^1/2 (same eigenvalues), so a singular covariance (dead features) is no problem.
-    """
+    """|mean_a - mean_b|^2 + tr(cov_a + cov_b - 2 (cov_a cov_b)^1/2), the root's trace from the eigenvalues of the
+    symmetric cov_a^1/2 cov_b cov_a^1/2, so a singular covariance (dead features) is no problem."""
     middle = sqrt_cov_a @ cov_b @ sqrt_cov_a
     trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     return float((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * trace_sqrt)
@@ -73,16 +62,9 @@ def frechet_distance_interval(
     real: torch.Tensor, fake: torch.Tensor, draws: int, generator: torch.Generator, level: float = 0.95,
     blocks: int = 200,
 ) -> tuple[float, float]:
-    """Normal bootstrap interval of the Fréchet distance: the distance +- z standard deviations of its bootstrap
-    resamples (z = 1.96 for a 0.95 level), resampling the fake features only.
-
-    The real features are the test split, the same for every version of a model, so what differs between two
-    evaluations is the draw of samples: the interval shows how far the FID moves with it. Not the percentile
-    interval: resampled sets hold duplicates, which bias the FID upwards by about as much as a small FID's
-    spread, so percentiles of near-perfect sets can lie wholly above the distance itself. The samples are
-    shuffled into `blocks` groups and whole groups are resampled: for independent samples the spread is the
-    same, and a resample costs blocks x D^2 multiply-adds instead of N x D^2.
-    """
+    """The distance +- z standard deviations of its bootstrap over the fake features (what differs between two
+    evaluations). Normal, not percentile: resampled duplicates bias the FID upwards. Whole groups of samples are
+    resampled, so a draw costs blocks x D^2, not N x D^2."""
     mean_real, cov_real = gaussian_moments(real)
     sqrt_cov_real = _symmetric_sqrt(cov_real)
     fake = fake.double()
@@ -105,17 +87,11 @@ def frechet_distance_interval(
     return max(0.0, distance - half_width), distance + half_width
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Nearest neighbours: precision, recall, density, coverage; memorisation
-# ----------------------------------------------------------------------------------------------------------
 
 def pixel_codes(images: torch.Tensor) -> torch.Tensor:
-    """[0, 1] images (N x ...) as rows of grey levels minus 128, for `nearest_distance`, in a float type whose
-    matrix products are exact on every CPU: each product of two codes is at most 128^2 = 2^14 in size, so the
-    sums of up to 1024 of them (32 x 32 px) stay integers below 2^24, exact in float32 whatever the summation
-    order; larger images take float64. Exact sums make the memorisation search give the same distances on
-    AVX2 and AVX-512 machines (int8 products, exact too, have a fast kernel only where the CPU has VNNI).
-    Moving every pixel by -128 moves both images alike, so distances (in grey levels) do not change."""
+    """Images as rows of grey levels minus 128, in a float type whose products are exact in any summation order
+    (up to 1024 products of at most 2^14 stay below 2^24 in float32; larger images take float64): the same
+    distances on every CPU, where int8 products are fast only with VNNI."""
     exact_dtype = torch.float32 if images[0].numel() * 2**14 <= 2**24 else torch.float64
     return images.flatten(1).mul(255).round_().sub_(128).to(exact_dtype)
 
@@ -123,11 +99,8 @@ def pixel_codes(images: torch.Tensor) -> torch.Tensor:
 def squared_distance_blocks(
     queries: torch.Tensor, references: torch.Tensor, block_bytes: int = BLOCK_BYTES,
 ) -> Iterator[tuple[slice, torch.Tensor]]:
-    """Yield (rows, block): squared distances from the query rows `rows` to every reference, in the rows' float
-    type (exact products for `pixel_codes`).
-
-    `block` is one buffer overwritten at every step: use it before asking for the next.
-    """
+    """Yield (rows, block): squared distances from those query rows to every reference. `block` is one buffer,
+    overwritten at every step."""
     dtype = torch.promote_types(queries.dtype, references.dtype)
     queries, references = queries.to(dtype), references.to(dtype)
     query_norms, reference_norms = queries.square().sum(dim=1), references.square().sum(dim=1)
@@ -137,7 +110,7 @@ def squared_distance_blocks(
         rows = slice(start, start + rows_per_block)
         chunk = queries[rows]
         block = buffer[: len(chunk)]
-        # The product alone, then element-wise steps: a fused addmm may round differently from one CPU to the next.
+        # The product, then element-wise steps: a fused addmm may round differently on another CPU.
         torch.mm(chunk, references.T, out=block).mul_(-2).add_(reference_norms)  # |r|^2 - 2 q.r
         block.add_(query_norms[rows, None]).clamp_(min=0)  # + |q|^2; float rounding can dip below 0
         yield slice(start, start + len(chunk)), block
@@ -162,13 +135,8 @@ def kth_neighbour_radius(points: torch.Tensor, k: int) -> torch.Tensor:
 def precision_recall_density_coverage(
     real: torch.Tensor, fake: torch.Tensor, k: int = 5, real_radius: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for Generative Models", with k neighbours.
-
-    Each point owns a ball reaching its k-th nearest neighbour in its own set. Precision: share of fakes inside
-    some real ball. Recall: share of reals inside some fake ball. Density: real balls containing each fake,
-    averaged and divided by k (about 1 for matching distributions). Coverage: share of real balls holding a fake.
-    `real_radius` (from `kth_neighbour_radius(real, k)`) may be passed in when several fake sets share one real.
-    """
+    """Naeem et al. 2020, with balls reaching each point's k-th neighbour in its own set; `real_radius` may come
+    precomputed (`kth_neighbour_radius(real, k)`)."""
     real_radius = kth_neighbour_radius(real, k) if real_radius is None else real_radius
     real_reach, fake_reach = real_radius.square(), kth_neighbour_radius(fake, k).square()
     in_real_ball_counts = torch.zeros(len(fake))
@@ -187,13 +155,8 @@ def precision_recall_density_coverage(
 
 
 def memorisation(sample_to_train: torch.Tensor, test_to_train: torch.Tensor, quantile: float) -> dict[str, float]:
-    """Share of samples closer to their nearest training image than held-out test images usually are.
-
-    Takes each sample's and each test image's distance to its nearest training image (`nearest_distance`, in
-    whatever space; the scorecard passes pixels). The threshold is the `quantile` of the test distances, so
-    real unseen data scores `quantile` by construction, a generator that copies training images scores near 1,
-    and noise or blurry averages near 0. Also reported: median sample distance over the median test distance.
-    """
+    """Share of samples nearer their nearest training image than the `quantile` of test images are: unseen real
+    data scores `quantile`, copies near 1, noise and blur near 0."""
     threshold = torch.quantile(test_to_train, quantile)
     return {
         "memorisation_rate": float((sample_to_train < threshold).float().mean()),
@@ -201,13 +164,9 @@ def memorisation(sample_to_train: torch.Tensor, test_to_train: torch.Tensor, qua
     }
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Classes, reconstructions and latent codes
-# ----------------------------------------------------------------------------------------------------------
 
 def class_groups(class_names: list[str]) -> torch.Tensor:
-    """Each class's group: classes whose names differ only in case form one (a judge cannot be sure of o or O,
-    s or S at 28 px, nor need it be: the letter is there). Kana names have no case: one group each."""
+    """Each class's group: names that differ only in case form one (o or O, s or S: the letter is there)."""
     folded = [name.casefold() for name in class_names]
     groups = list(dict.fromkeys(folded))  # in order of first appearance
     return torch.tensor([groups.index(name) for name in folded])
@@ -221,13 +180,8 @@ def confident_calls(logits: torch.Tensor, groups: torch.Tensor, confidence: floa
 
 
 def class_coverage(group: torch.Tensor, confident: torch.Tensor, num_groups: int) -> dict[str, float]:
-    """How the confidently recognised samples spread over the classes; collapse shows as few classes present and
-    low entropy, blur and noise as a low confident share.
-
-    classes_present: share of classes (case-folded groups) confidently recognised at least once; class_entropy:
-    entropy of the confident calls' class histogram over log(classes) (1 = uniform; 0 = one class or none);
-    confident_share: share of samples recognised confidently.
-    """
+    """How the confident calls spread over the classes (docs/metrics.md): collapse shows as few classes present
+    and low entropy, blur and noise as a low confident share."""
     counts = torch.bincount(group[confident], minlength=num_groups).double()
     share = counts / counts.sum().clamp(min=1)
     entropy = float(torch.special.entr(share).sum())  # entr(p) = -p log p, with entr(0) = 0
@@ -242,12 +196,8 @@ def class_coverage(group: torch.Tensor, confident: torch.Tensor, num_groups: int
 def kernel_distance(
     real: torch.Tensor, fake: torch.Tensor, subsets: int, subset_size: int, generator: torch.Generator,
 ) -> tuple[float, float]:
-    """KID (Bińkowski et al. 2018): the unbiased squared MMD with kernel (x.y / d + 1)^3, averaged over `subsets`
-    random subsets of `subset_size` from each set; returns (mean, standard deviation over the subsets).
-
-    Unbiased, so unlike the FID it does not grow as the sample count shrinks; two draws of one distribution
-    score about 0, either side of it. torchmetrics' KID takes images and its own network, not features.
-    """
+    """KID (Bińkowski et al. 2018): unbiased squared MMD, kernel (x.y / d + 1)^3, mean and std over random subsets.
+    Unbiased, so it does not grow as samples shrink; torchmetrics' KID takes images, not features."""
     size = min(subset_size, len(real), len(fake))
     real, fake = real.float(), fake.float()
     dim = real.shape[1]
@@ -255,7 +205,7 @@ def kernel_distance(
     for _ in range(subsets):
         a = real[torch.randperm(len(real), generator=generator)[:size]]
         b = fake[torch.randperm(len(fake), generator=generator)[:size]]
-        # Kernel values in float32, their sums in float64: a million terms would lose digits in float32.
+        # Sums in float64: a million float32 terms would lose digits.
         k_aa, k_bb, k_ab = ((x @ y.T / dim + 1).pow_(3).double() for x, y in ((a, a), (b, b), (a, b)))
         off_diagonal = size * (size - 1)
         values.append(float((k_aa.sum() - k_aa.trace() + k_bb.sum() - k_bb.trace()) / off_diagonal
@@ -278,12 +228,8 @@ VARIANCE_FLOOR = 1e-4  # code variance below this (a hundredth of the prior's st
 
 
 def gaussian_kl_to_standard(codes: torch.Tensor) -> float:
-    """KL(N(mean, cov) || N(0, I)) for a Gaussian fitted to latent codes N x d; 0 when they match the prior.
-
-    An inactive dimension (the same code for every image) has variance 0 and would make log det(cov) = -inf;
-    eigenvalues are floored at VARIANCE_FLOOR, so each such dimension adds a large but finite
-    0.5 * (VARIANCE_FLOOR - 1 - log VARIANCE_FLOOR), about 4.1 nats.
-    """
+    """KL(N(mean, cov) || N(0, I)) for a Gaussian fitted to codes; eigenvalues floored at VARIANCE_FLOOR, so an
+    inactive dimension adds a large but finite term, not log 0."""
     mean, cov = gaussian_moments(codes)
     with one_thread():
         variances = torch.linalg.eigvalsh(cov).clamp(min=VARIANCE_FLOOR)

@@ -39,8 +39,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
 @one_thread()  # a network this small gains nothing from a second thread, and loses much on a busy machine
 def two_sample_accuracy(real: torch.Tensor, fake: torch.Tensor, epochs: int, seed: int,
                         batch_size: int = 32) -> dict[str, float]:
-    """Held-out accuracy of a critic trained to tell `fake` from `real` ([0, 1] images N x 1 x H x W, on the
-    CPU), with Wilson's 0.95 interval. Both sets are cut to the smaller one's size and halved at random."""
+    """Held-out accuracy, with Wilson's 0.95 interval, of a critic telling `fake` from `real` (both cut to one size)."""
     rng = torch.Generator().manual_seed(seed)
     count = min(len(real), len(fake)) // 2 * 2
     real = at_judge_size(real[torch.randperm(len(real), generator=rng)[:count]].float())
@@ -56,8 +55,7 @@ def two_sample_accuracy(real: torch.Tensor, fake: torch.Tensor, epochs: int, see
     for _ in range(epochs):
         for index in torch.randperm(len(train_images), generator=rng).split(batch_size):
             loss = F.binary_cross_entropy_with_logits(model(train_images[index]).squeeze(1), targets[index])
-            # SGD with momentum by hand: the first torch.optim optimiser in a process imports torch._dynamo,
-            # which costs more than the whole test.
+            # SGD by hand: the first torch.optim optimiser imports torch._dynamo, which costs more than the test.
             for parameter, velocity, grad in zip(parameters, velocities, torch.autograd.grad(loss, parameters)):
                 parameter.data.sub_(velocity.mul_(MOMENTUM).add_(grad), alpha=LEARNING_RATE)
     model.eval()

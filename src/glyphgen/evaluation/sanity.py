@@ -1,9 +1,5 @@
-"""The metrics' own test: real test images degraded in known ways, three severities each, scored like a model.
-
-A metric that cannot order known degradations cannot order models either. `check` says, per headline metric and
-degradation, whether the metric worsens with every step of severity and ranks every degraded set below the
-real row; the report orders the leaderboard only by metrics that pass every degradation.
-"""
+"""The metrics' own test: real test images degraded in known ways, three severities each. A metric that cannot
+order known degradations cannot order models: the report ranks only by metrics that pass (docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -31,8 +27,7 @@ def _gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def _morphology(images: torch.Tensor, width: int, thicker: bool) -> torch.Tensor:
-    """Grey-level dilation (thicker) or erosion (thinner) by a `width` x `width` square: strokes grow or shrink
-    by width - 1 pixels."""
+    """Grey-level dilation (thicker) or erosion by a `width`-pixel square: strokes change by width - 1 pixels."""
     before, after = (width - 1) // 2, width // 2
     padded = F.pad(images if thicker else -images, (before, after, before, after), value=0 if thicker else -1)
     moved = F.max_pool2d(padded, width, stride=1)
@@ -40,7 +35,6 @@ def _morphology(images: torch.Tensor, width: int, thicker: bool) -> torch.Tensor
 
 
 def _scaled(pixels: float, images: torch.Tensor) -> float:
-    """A length given at 28 px, at the images' size."""
     return pixels * images.shape[-1] / 28
 
 
@@ -88,15 +82,13 @@ DEGRADATIONS: dict[str, Degradation] = {
     "blur": blur, "speckle": speckle, "noise": noise, "thinner": thinner, "thicker": thicker,
     "dropped_classes": dropped_classes, "training_copies": training_copies,
 }
-# Lower is better for every headline metric: the FID and KID of each judge, and the two-sample test's accuracy
-# (0.5 = indistinguishable from training images). 1.0 is the two-sample accuracy's worst: there it saturates.
+# Lower is better for every headline metric; the two-sample accuracy saturates at its worst, 1.
 SATURATES_AT = {"c2st_accuracy": 1.0}
 
 
 def headline_scores(panel, images: torch.Tensor, real_features: dict[str, torch.Tensor], real_images: torch.Tensor,
                     config) -> dict[str, float]:
-    """The metrics that may order the leaderboard, for one set of images: `<judge>.fid`, `<judge>.kid` and
-    `c2st_accuracy`."""
+    """The metrics that may order the leaderboard: `<judge>.fid`, `<judge>.kid` and `c2st_accuracy`."""
     scores = {}
     for name, judge in panel.judges.items():
         features = predict(judge, images, config.batch_size)[0]
@@ -110,10 +102,8 @@ def headline_scores(panel, images: torch.Tensor, real_features: dict[str, torch.
 
 
 def degraded_scores(panel, splits, config) -> dict[str, dict[str, float]]:
-    """Headline scores of real test images (row "real") and of each degradation of them at each severity (rows
-    "<degradation>@<severity>"). The test split is halved at random: one half is the judges' reference, as the
-    whole split is a model's, and the other half is degraded; the two-sample test compares with training images,
-    as it does for a model."""
+    """Headline scores of real test images ("real") and of their degradations ("<degradation>@<severity>"). One
+    half of the test split is the judges' reference, the other is degraded, as a model's samples would be."""
     rng = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(len(splits.test_images), generator=rng)
     count = min(config.sanity_images, len(order) // 2)

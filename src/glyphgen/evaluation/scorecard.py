@@ -1,13 +1,6 @@
-"""One scorecard per model, and the same card for the floor and ceiling rows.
-
-Every row is scored by `score_samples` against the same judges, on the same number of samples, so a model's
-numbers sit between the ceiling (real test images judged against the train split) and the floor (per-pixel
-Gaussian noise around the mean training image). A card holds, per judge, FID with its interval, KID,
-precision/recall/density/coverage and the confident class coverage; then what needs no judge: the two-sample
-test's realism and memorisation. What does not depend on the model is computed once: each judge's features of
-the train and test splits by the train_judges stage (`JudgeFeatures`), and the test split's neighbour radii and
-distances to the train split by the evaluate_references stage (`ReferenceStats`).
-"""
+"""One scorecard per model, and the same card for the ceiling (real test images) and floor (pixel noise) rows,
+each on the same number of samples against the same judges (docs/metrics.md). What does not depend on the model
+is computed once: the judges' features (train_judges stage) and the `ReferenceStats` (evaluate_references)."""
 
 from __future__ import annotations
 
@@ -62,8 +55,7 @@ class EvaluateConfig:
 
 @dataclass
 class JudgeFeatures:
-    """A judge's penultimate features of the test split, and of a seeded sample of as many train images (the
-    ceiling's reference)."""
+    """A judge's features of the test split and of as many train images (the ceiling's reference)."""
 
     train: torch.Tensor
     test: torch.Tensor
@@ -93,7 +85,6 @@ class Panel:
 
     @classmethod
     def load(cls, judges_dir: str | Path, names: list[str], image_size: int) -> "Panel":
-        """From models/<dataset>/judges/<name>/ for each name (params.yaml's `judges` section)."""
         folders = {name: Path(judges_dir) / name for name in names}
         return cls({name: load_judge(folder, image_size) for name, folder in folders.items()},
                    {name: JudgeFeatures.load(folder) for name, folder in folders.items()})
@@ -106,8 +97,7 @@ class Panel:
 
 @dataclass
 class Splits:
-    """What every row is scored against: the pixels ([0, 1], N x 1 x H x W), labels and class names of the
-    train and test splits."""
+    """The pixels ([0, 1], N x 1 x H x W), labels and class names of the train and test splits."""
 
     train_images: torch.Tensor
     test_images: torch.Tensor
@@ -138,22 +128,18 @@ class Splits:
 
 
 def sample_count(config: EvaluateConfig, splits: Splits) -> int:
-    """How many samples every row is scored on: FID and PRDC shift with the number of samples, so the ceiling
-    (at most as many real images as the test split holds) and the models must use the same number."""
+    """Every row's sample count: FID and PRDC shift with it, and the ceiling has only the test split's images."""
     return min(config.num_samples, len(splits.test_images))
 
 
 def _seeded_subset(count: int, size: int, seed: int) -> torch.Tensor:
-    """A seeded choice of `size` indices out of `count`."""
     return torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:size]
 
 
 @dataclass
 class ReferenceStats:
-    """What a model is compared with that does not depend on the model (computed once per data set by the
-    evaluate_references stage, and saved): each judge's k-th neighbour radius of every test feature (precision,
-    density, coverage) and the pixel distance from a seeded subset of test images to their nearest training
-    image (the memorisation threshold)."""
+    """Per data set: each judge's k-th neighbour radius of every test feature, and the pixel distance from some
+    test images to their nearest training image (the memorisation threshold)."""
 
     radius: dict[str, torch.Tensor]
     test_to_train: torch.Tensor
@@ -210,9 +196,7 @@ def pixel_noise_samples(train_images: torch.Tensor, count: int, seed: int) -> to
 
 def judge_scores(judge: Judge, samples: torch.Tensor, real: torch.Tensor, radius: torch.Tensor | None,
                  class_groups: torch.Tensor, config: EvaluateConfig) -> tuple[dict[str, float], torch.Tensor]:
-    """One judge's view of the samples against real features: FID with its bootstrap interval, KID, class
-    coverage, and precision/recall/density/coverage where the real features' k-th neighbour radii are given;
-    with the mask of the samples it recognises confidently."""
+    """One judge's scores of the samples (PRDC only where radii are given), and which it recognises confidently."""
     features, logits = predict(judge, samples, config.batch_size)
     scores = {"fid": metrics.frechet_distance(real, features)}
     if config.fid_bootstrap:
@@ -231,14 +215,9 @@ def score_samples(
     panel: Panel, samples: torch.Tensor, real_features: dict[str, torch.Tensor], radius: dict[str, torch.Tensor],
     test_to_train: torch.Tensor, splits: Splits, config: EvaluateConfig,
 ) -> dict:
-    """A card: each judge's scores (`judge_scores`) under "judges", precision/recall/density/coverage by the first
-    judge only (two all-pairs searches over the samples per judge cost more than all else), the share of samples
-    no judge recognises confidently, the two-sample test against training images, and memorisation against the train split's pixels
-    (threshold from `test_to_train`).
-
-    Memorisation is measured in pixels, not judge features: a copy of a training image is near it pixel by
-    pixel, while a blurry average is far from every training image even where its features look typical.
-    """
+    """A card: each judge's scores under "judges" (PRDC by the first judge only: two all-pairs searches per judge
+    cost more than the rest), then the two-sample test and memorisation, in pixels: a copy is near its
+    training image pixel by pixel, a blurry average near none."""
     judges, recognised = {}, torch.zeros(len(samples), dtype=torch.bool)
     for index, (name, judge) in enumerate(panel.judges.items()):
         judges[name], confident = judge_scores(judge, samples, real_features[name], radius[name] if index == 0 else None,
@@ -260,13 +239,8 @@ def score_samples(
 def score_generator(
     generator: Generator, panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig,
 ) -> dict:
-    """A model's scorecard: sample metrics against the test split, plus reconstruction and prior fit if it
-    has an encoder (for a plain autoencoder the prior fit shows how far its codes are from N(0, I)), plus the
-    category scores of a conditional model or one with a categorical head (evaluation.categories).
-
-    The prior fit is measured on the aggregate posterior: one code drawn from q(z|x) per test image (the code
-    itself for deterministic encoders), the distribution a VAE's decoder learned to read.
-    """
+    """A model's card: sample metrics, then reconstruction and prior fit (on one code drawn per test image: the
+    aggregate posterior a decoder learned to read) with an encoder, then category scores where it has classes."""
     generator.eval()
     device = generator.device  # CUDA when present (stages/evaluate.py); samples and codes come back to the CPU
     samples = draw_samples(generator, sample_count(config, splits), config.seed, config.batch_size)
@@ -289,8 +263,7 @@ def score_generator(
 
 
 def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig) -> dict[str, dict]:
-    """The ceiling (real test images against as many train images' features) and the floor (pixel noise against
-    the test split, like a model), each on as many samples as a model row."""
+    """The ceiling (test images against as many train images' features) and the floor (noise, like a model)."""
     count = sample_count(config, splits)
     real_samples = splits.test_images[_seeded_subset(len(splits.test_images), count, config.seed)]
     noise = pixel_noise_samples(splits.train_images, count, config.seed)

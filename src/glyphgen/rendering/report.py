@@ -1,10 +1,5 @@
-"""The comparison page for all models x data sets, and the same leaderboards as Markdown for a CI comment.
-
-The page opens, per data set, with a leaderboard and a gallery (every sample grid at one scale, real test images
-first); the metrics' sanity check and the per-model details follow. Models are ranked by their mean rank over the
-judges, each judge ranking by a metric that passed the sanity check (its FID, else its KID). Pages are static,
-self-contained HTML with relative links (templates/report.html), so they open offline in any browser.
-"""
+"""The comparison page (templates/report.html: static, offline) and the leaderboards as Markdown for a CI comment.
+Models are ranked by their mean rank over the judges, each ranking by a metric that passed the sanity check."""
 
 from __future__ import annotations
 
@@ -40,8 +35,7 @@ class Column:
 
 
 def judge_columns(judges: list[str]) -> list[Column]:
-    """Each judge's FID, then the first judge's recall and coverage (Naeem et al. 2020; the only judge that
-    computes them)."""
+    """Each judge's FID, then the first judge's recall and coverage (the only judge that computes them)."""
     fids = [Column(f"judges.{judge}.fid", "lower", log_bar=True,
                    interval=(f"judges.{judge}.fid_low", f"judges.{judge}.fid_high")) for judge in judges]
     return fids + [
@@ -74,9 +68,6 @@ SHARED_COLUMNS = [
 ]
 
 
-# ----------------------------------------------------------------------------------------------------------
-# The table: one flat row per card
-# ----------------------------------------------------------------------------------------------------------
 
 def read_card(path: Path, judges: list[str]) -> dict[str, float]:
     """A metrics file flattened (judges.cnn.fid ...); every judge must be in it."""
@@ -118,9 +109,6 @@ def read_sanity(metrics_dir: str | Path, dataset: str) -> dict[str, dict[str, bo
         raise GlyphgenError(f"{path}: sanity check not found (run the metric_sanity stage first)") from None
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Ranking: each judge's rank, their mean, and the best of each column
-# ----------------------------------------------------------------------------------------------------------
 
 def ranking_metric(judge: str, passes: dict[str, dict[str, bool]]) -> str | None:
     """The column a judge ranks by: its first metric that passed every degradation, or None."""
@@ -132,8 +120,7 @@ def ranking_metric(judge: str, passes: dict[str, dict[str, bool]]) -> str | None
 
 def judge_ranks(rows: pd.DataFrame, models: list[str], judges: list[str],
                 passes: dict[str, dict[str, bool]]) -> pd.DataFrame:
-    """models x judges: each judge's rank of each model (1 = best), by `ranking_metric`; a judge none of whose
-    metrics passed the sanity check ranks nothing (its column is blank)."""
+    """models x judges: each judge's rank (1 = best) by `ranking_metric`; blank where it has none."""
     ranks = {}
     for judge in judges:
         column = ranking_metric(judge, passes)
@@ -142,13 +129,11 @@ def judge_ranks(rows: pd.DataFrame, models: list[str], judges: list[str],
 
 
 def consensus_order(ranks: pd.DataFrame) -> list[str]:
-    """Models by their mean rank over the judges (ties keep the models' listed order)."""
     return list(ranks.mean(axis=1).sort_values(kind="stable").index)
 
 
 def best_models(rows: pd.DataFrame, models: list[str], column: Column) -> set[str]:
-    """The models holding the best value of `column` (ties all marked); none if no model has the column, or if
-    every model shares one value (several models all at 0 recall have no best)."""
+    """The models holding the best value of `column` (ties all marked); none if every model shares one value."""
     values = rows.loc[models, column.name].dropna() if column.name in rows.columns else pd.Series(dtype=float)
     if values.empty:
         return set()
@@ -163,8 +148,7 @@ def best_models(rows: pd.DataFrame, models: list[str], column: Column) -> set[st
 
 
 def bar_fraction(value: float, ceiling: float, floor: float, log_scale: bool = False) -> float | None:
-    """Where `value` sits from the floor (0) to the ceiling (1); beyond either end it is outside [0, 1].
-    None when there is no scale (no reference value, or floor = ceiling)."""
+    """Where `value` sits from the floor (0) to the ceiling (1), or None without a scale."""
     if any(pd.isna(x) for x in (value, ceiling, floor)):
         return None
     if log_scale:
@@ -181,9 +165,6 @@ def short(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-# ----------------------------------------------------------------------------------------------------------
-# What the template shows
-# ----------------------------------------------------------------------------------------------------------
 
 def _cell(rows: pd.DataFrame, row: str, column: Column, best: bool) -> dict | None:
     value = rows.at[row, column.name] if column.name in rows.columns else float("nan")
