@@ -7,9 +7,9 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, ReferenceStats, Splits, score_generator
+from glyphgen.evaluation.scorecard import ReferenceStats, score_generator, scoring_inputs
 from glyphgen.io import write_json
-from glyphgen.params import get_section, load_judge_names, load_params, parse_config
+from glyphgen.params import load_params
 from glyphgen.stage import run_stage
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.device import pick_device
@@ -17,13 +17,9 @@ from glyphgen.training.device import pick_device
 
 def main() -> None:
     dataset, model_name = sys.argv[1], sys.argv[2]
-    params = load_params()
-    config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
-    names = load_judge_names(params)
     torch.set_grad_enabled(False)
-    splits = Splits.load(f"data/processed/{dataset}")
-    panel = Panel.load(f"models/{dataset}/judges", names, splits.image_size)
-    reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz", names)
+    config, splits, panel = scoring_inputs(load_params(), dataset)
+    reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz", list(panel.judges))
     generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"), splits.image_size)
 
     scores = score_generator(generator, panel, splits, reference, config)

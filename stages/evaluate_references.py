@@ -9,19 +9,16 @@ import sys
 
 import torch
 
-from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, ReferenceStats, Splits, score_references
+from glyphgen.evaluation.scorecard import ReferenceStats, score_references, scoring_inputs
 from glyphgen.io import write_json
-from glyphgen.params import get_section, load_judge_names, load_params, parse_config
+from glyphgen.params import load_params
 from glyphgen.stage import run_stage
 
 
 def main() -> None:
     dataset = sys.argv[1]
-    params = load_params()
-    config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
     torch.set_grad_enabled(False)
-    splits = Splits.load(f"data/processed/{dataset}")
-    panel = Panel.load(f"models/{dataset}/judges", load_judge_names(params), splits.image_size)
+    config, splits, panel = scoring_inputs(load_params(), dataset)
 
     reference = ReferenceStats.measure(panel, splits, config)
     reference.save(f"models/{dataset}/reference_stats.npz")

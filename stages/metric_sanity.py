@@ -10,19 +10,16 @@ import sys
 import torch
 
 from glyphgen.evaluation.sanity import check, degraded_scores
-from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, Splits
+from glyphgen.evaluation.scorecard import scoring_inputs
 from glyphgen.io import write_json
-from glyphgen.params import get_section, load_judge_names, load_params, parse_config
+from glyphgen.params import load_params
 from glyphgen.stage import run_stage
 
 
 def main() -> None:
     dataset = sys.argv[1]
-    params = load_params()
-    config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
     torch.set_grad_enabled(False)
-    splits = Splits.load(f"data/processed/{dataset}")
-    panel = Panel.load(f"models/{dataset}/judges", load_judge_names(params), splits.image_size)
+    config, splits, panel = scoring_inputs(load_params(), dataset)
 
     rows = degraded_scores(panel, splits, config)
     passes = check(rows)

@@ -118,9 +118,12 @@ def test_evaluate_and_render_load_the_generator_on_the_device_auto_picks(stage, 
         raise Loaded(device)
 
     monkeypatch.setattr(module, "load_generator", load_generator)
-    for name in ("Splits", "Panel", "ReferenceStats"):  # evaluate's inputs: not needed to reach the generator
-        if hasattr(module, name):
-            monkeypatch.setattr(getattr(module, name), "load", lambda *args: SimpleNamespace(image_size=28))
+    # evaluate's inputs: not needed to reach the generator
+    if hasattr(module, "scoring_inputs"):
+        monkeypatch.setattr(module, "scoring_inputs", lambda *args: (None, SimpleNamespace(image_size=28),
+                                                                     SimpleNamespace(judges={})))
+    if hasattr(module, "ReferenceStats"):
+        monkeypatch.setattr(module.ReferenceStats, "load", lambda *args: None)
     for name in ("image_tensor", "load_image_set"):
         if hasattr(module, name):
             monkeypatch.setattr(module, name, lambda *args: torch.zeros(2, 1, 28, 28))

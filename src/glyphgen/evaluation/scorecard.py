@@ -18,7 +18,7 @@ from glyphgen.evaluation.judges import FEATURES_NAME, Judge, image_tensor, load_
 from glyphgen.evaluation.realism import two_sample_accuracy
 from glyphgen.io import atomic_path, load_image_set
 from glyphgen.models.shared.base import Generator
-from glyphgen.params import check_range
+from glyphgen.params import check_range, get_section, load_judge_names, parse_config
 
 @dataclass
 class EvaluateConfig:
@@ -125,6 +125,13 @@ class Splits:
     @functools.cached_property
     def class_groups(self) -> torch.Tensor:
         return metrics.class_groups(self.class_names)
+
+
+def scoring_inputs(params: dict, dataset: str) -> tuple[EvaluateConfig, Splits, Panel]:
+    """What every scoring stage reads: params.yaml's evaluate section, the data set's splits and its judges."""
+    config = parse_config(EvaluateConfig, get_section(params, "evaluate"), "params.yaml:evaluate")
+    splits = Splits.load(f"data/processed/{dataset}")
+    return config, splits, Panel.load(f"models/{dataset}/judges", load_judge_names(params), splits.image_size)
 
 
 def sample_count(config: EvaluateConfig, splits: Splits) -> int:
