@@ -18,6 +18,7 @@ class WGANGPConfig(ConvGANConfig):
     critic_steps: int = 2  # critic steps (batches) per generator step
     beta1: float = 0.0
     beta2: float = 0.9
+    lr: float = 5e-4
     ema_decay: float = 0.99
     conditional: bool = True
 
@@ -40,11 +41,11 @@ class WGANGP(ConvGAN):
 
     Default vs reference, sized like dcgan's default for a CPU: dcgan's 64-32-16 generator and a 16-32-64
     critic without normalisation, 4x4 kernels, DCGAN init, 2 critic steps per generator step (the paper's 5
-    leave a short run's generator too few steps), lr 2e-4, batch 32, samples from an average of the
-    generator's weights, and class-conditional as dcgan's (class batch norm, a projection critic). The
-    gradient penalty costs a second backward pass through the critic on every batch (`penalty_every` pays it
-    less often), so per CPU second the generator gets fewer updates than dcgan's; the paper's case for
-    WGAN-GP is stability over long runs, which budgets this short do not test.
+    leave a short run's generator too few steps), lr 5e-4 (a short run forms strokes sooner), batch 32,
+    samples from an average of the generator's weights, and class-conditional as dcgan's (class batch norm,
+    a projection critic). The gradient penalty costs a second backward pass through the critic on every
+    batch (`penalty_every` pays it less often), so per CPU second the generator gets fewer updates than
+    dcgan's; the paper's case for WGAN-GP is stability over long runs, which budgets this short do not test.
     """
 
     name = "wgan_gp"
