@@ -114,14 +114,17 @@ def aae_step(model, images, labels, optimizers) -> list[float]:
 
 def gan_step(model, images, labels, optimizers) -> list[float]:
     real = images * 2 - 1  # transforms.Normalize((0.5,), (0.5,))
+    classes = labels.long() if model.config.conditional else None  # a conditional G and D read the class too
     valid = torch.full((len(images), 1), model.config.real_label, device=images.device)
     fake = torch.zeros(len(images), 1, device=images.device)
-    generated = model.generator(host_noise(len(images), model.latent_dim, images.device))
-    real_loss = F.binary_cross_entropy(torch.sigmoid(model.discriminator(real)), valid)
-    fake_loss = F.binary_cross_entropy(torch.sigmoid(model.discriminator(generated.detach())), fake)
-    critic = real_loss + fake_loss
+    generated = model.generate(model.generator, host_noise(len(images), model.latent_dim, images.device), classes)
+
+    def scores(batch):
+        return torch.sigmoid(model.discriminator.judge(batch, classes)[0]).reshape(-1, 1)
+
+    critic = F.binary_cross_entropy(scores(real), valid) + F.binary_cross_entropy(scores(generated.detach()), fake)
     update(optimizers["discriminator"], critic)
-    fooling = F.binary_cross_entropy(torch.sigmoid(model.discriminator(generated)), torch.ones_like(valid))
+    fooling = F.binary_cross_entropy(scores(generated), torch.ones_like(valid))
     update(optimizers["generator"], fooling)
     if model.average_generator is not None:  # the same work as glyphgen's step, written the same way
         model.average_generator.update_parameters(model.generator)

@@ -83,8 +83,9 @@ def main() -> None:
     report["evaluate"] = stage("stages/evaluate.py", "kmnist", args.model)
     scores = Path(f"metrics/kmnist/{args.model}.json")
     if scores.exists():
-        report["scores"] = {key: value for key, value in json.loads(scores.read_text()).items()
-                            if key in ("fid", "class_entropy", "num_samples", "reconstruction_mse")}
+        card = json.loads(scores.read_text())
+        report["scores"] = {"num_samples": card["num_samples"], "reconstruction_mse": card.get("reconstruction_mse"),
+                            **{f"{judge}.fid": judged["fid"] for judge, judged in card["judges"].items()}}
     report["render"] = stage("stages/render.py", "kmnist", args.model)
     report["renders"] = sorted(path.name for path in Path(f"reports/renders/kmnist/{args.model}").glob("*"))
     print(json.dumps(report), flush=True)

@@ -195,7 +195,7 @@ def leaderboard(rows: pd.DataFrame, models: list[str], judges: list[str], passes
         spread = ranks.loc[row].max() - ranks.loc[row].min() if judged else float("nan")
         body.append({
             "position": position, "name": row, "reference": not judged,
-            "mean_rank": f"{ranks.loc[row].mean():.1f}" if judged else "",
+            "mean_rank": f"{ranks.loc[row].mean():.1f}" if judged and ranks.loc[row].notna().any() else "",
             "ranks": [("" if pd.isna(rank) else f"{rank:.0f}") for rank in ranks.loc[row]] if judged else [],
             "disputed": judged and spread > SPREAD_WARNING,
             "cells": [_cell(rows, row, column, row in best[column.name]) for column in columns],
