@@ -73,7 +73,10 @@ def test_every_stage_runs_and_writes_its_outputs(pipeline):
             for judged in scores["judges"].values():
                 assert judged["fid_low"] <= judged["fid"] <= judged["fid_high"] and judged["fid"] > 0
             renders = repo.path / f"reports/renders/{dataset}/{model}"
-            assert (renders / "samples.png").is_file() and (renders / "morph.gif").is_file()
+            conditional = load_generator(repo.path / f"models/{dataset}/{model}").conditional
+            # A conditional model draws each class instead of a noise-to-noise morph.
+            drawn = "classes.png" if conditional else "morph.gif"
+            assert (renders / "samples.png").is_file() and (renders / drawn).is_file()
             assert (repo.path / f"reports/renders/{dataset}/loss_curves/{model}.png").is_file()
         assert (repo.path / f"reports/renders/{dataset}/vae/manifold.png").is_file()
         assert not (repo.path / f"reports/renders/{dataset}/gan/reconstructions.png").exists()
