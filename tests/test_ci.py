@@ -174,7 +174,7 @@ def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_an
     before, after = (repo.metrics("metrics/kmnist/ae.json")["judges"]["cnn"]["fid"] for repo in (base, change))
     assert metric_row(report, "metrics/kmnist/ae.json", "judges.cnn.fid")[:2] == pytest.approx([before, after],
                                                                                                abs=1e-4)
-    assert "### kmnist" in report and "mean rank" in report  # the report's own leaderboard
+    assert "### kmnist" in report and "median rank (mean)" in report  # the report's own leaderboard
     grids = re.findall(r"!\[kmnist/ae (?:before|after)\]\(([^)]+)\)", report)
     assert grids == ["grids/kmnist-ae-base.png", "grids/kmnist-ae-new.png"]
     old, new = ((change.path / "comparison" / grid).read_bytes() for grid in grids)

@@ -14,8 +14,8 @@ from glyphgen.evaluation.sanity import DEGRADATIONS
 from glyphgen.grids import save_png
 from glyphgen.rendering.panels import sample_grid
 from glyphgen.rendering.report import (
-    ROW_LABELS, SHARED_COLUMNS, bar_fraction, best_models, consensus_order, judge_columns, judge_ranks, leaderboard,
-    markdown_report, metrics_table, ranking_metric,
+    ROW_LABELS, SHARED_COLUMNS, bar_fraction, best_models, consensus_order, consensus_text, judge_columns,
+    judge_ranks, leaderboard, markdown_report, metrics_table, ranking_metric,
 )
 from doubles import PCAAutoencoder
 
@@ -88,14 +88,14 @@ def test_page_opens_with_leaderboards_ranked_by_the_judges_consensus(project):
         overview = page.index(f'<section class="overview" id="{dataset}">')
         assert overview < page.index(f'id="{DATASETS[0]}-details"')
         board = page[overview : page.index("</table>", overview)]
-        # Mean ranks: vae (2 + 1) / 2 = 1.5, gan (1 + 3) / 2 = 2, ae (3 + 2) / 2 = 2.5.
+        # Median (of two: mean) ranks: vae (2 + 1) / 2 = 1.5, gan (1 + 3) / 2 = 2, ae (3 + 2) / 2 = 2.5.
         assert board.index(">vae<") < board.index(">gan<") < board.index(">ae<")
         gallery = page[page.index('class="gallery"', overview) :]
         captions = re.findall(r"<figcaption>([^<]+)</figcaption>", gallery[: gallery.index("</div>")])
         assert captions == ["real test images", "vae", "gan", "ae"]
         assert "Metric sanity" in page[overview:]
     assert "Every row is scored on the same 100 samples" in page
-    assert "2 judges per data set (cnn, mlp)" in page and "mean rank" in page
+    assert "2 judges per data set (cnn, mlp)" in page and "median rank (mean)" in page
 
 
 def test_page_opens_with_the_data_previews(project):
@@ -112,11 +112,21 @@ def table(project: Path) -> pd.DataFrame:
     return metrics_table(project / "metrics", ["kmnist"], MODELS, JUDGES).loc["kmnist"]
 
 
-def test_each_judge_ranks_and_the_consensus_is_their_mean(project):
+def test_each_judge_ranks_and_the_consensus_is_their_median(project):
     rows = table(project)
     ranks = judge_ranks(rows, MODELS, JUDGES, sanity()["passes"])
     assert ranks.to_dict() == {"cnn": {"ae": 3, "gan": 1, "vae": 2}, "mlp": {"ae": 2, "gan": 3, "vae": 1}}
-    assert consensus_order(ranks) == ["vae", "gan", "ae"]
+    assert consensus_order(ranks) == ["vae", "gan", "ae"]  # of two judges, the median is the mean
+
+
+def test_one_judge_alone_cannot_lift_a_model():
+    # "speckled" is first for one judge and last for the other two: its mean (3.7) beats "plain"'s (4.0), its
+    # median (5) does not; a tie in the median ("sharp", "clean": 2) goes to the lower mean.
+    ranks = pd.DataFrame({"a": [1, 4, 2, 3, 5], "b": [5, 4, 1, 2, 3], "c": [5, 4, 2, 1, 3]},
+                         index=["speckled", "plain", "sharp", "clean", "dull"], dtype=float)
+    assert consensus_order(ranks) == ["sharp", "clean", "dull", "plain", "speckled"]
+    assert consensus_text(ranks.loc["speckled"]) == "5 (3.7)"
+    assert consensus_text(pd.Series([float("nan")] * 3)) == ""
 
 
 def test_a_judge_ranks_only_by_a_metric_that_passed_the_sanity_check(project):

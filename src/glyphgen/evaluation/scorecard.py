@@ -26,8 +26,9 @@ class EvaluateConfig:
     seed: int = 0
     nearest_k: int = 5  # neighbours for precision/recall/density/coverage
     memorisation_quantile: float = 0.05  # share of real test images that count as "memorised" by construction
-    memorisation_samples: int = 2000  # samples (and test images) searched against the whole train split, in pixels
+    memorisation_samples: int = 1000  # samples (and test images) searched against the whole train split, in pixels
     encoded_images: int = 2000  # test images encoded for the reconstruction errors and the prior fit
+    conditional_samples: int = 2000  # drawings asked for by class, for conditional and transfer accuracy
     fid_bootstrap: int = 100  # resamples of the sample features for the FID's 0.95 interval (0: no interval)
     kid_subsets: int = 50  # random subsets the KID is averaged over
     kid_subset_size: int = 1000
@@ -43,6 +44,7 @@ class EvaluateConfig:
         check_range(self.memorisation_quantile, 0.0, 1.0, "params.yaml:evaluate.memorisation_quantile")
         check_range(self.encoded_images, 2, 10**6, "params.yaml:evaluate.encoded_images")
         check_range(self.memorisation_samples, 1, 10**7, "params.yaml:evaluate.memorisation_samples")
+        check_range(self.conditional_samples, 1, 10**7, "params.yaml:evaluate.conditional_samples")
         check_range(self.fid_bootstrap, 0, 10**4, "params.yaml:evaluate.fid_bootstrap")
         check_range(self.kid_subsets, 1, 10**4, "params.yaml:evaluate.kid_subsets")
         check_range(self.kid_subset_size, 2, 10**6, "params.yaml:evaluate.kid_subset_size")
@@ -264,7 +266,7 @@ def score_generator(
         scores["prior_mmd"] = metrics.mmd_to_standard(codes, rng)
     if generator.conditional or generator.categorical_head:
         scores.update(category_scores(generator, panel.primary, splits.train_images, splits.train_labels,
-                                      splits.test_images, splits.test_labels, sample_count(config, splits),
+                                      splits.test_images, splits.test_labels, config.conditional_samples,
                                       config.seed, config.batch_size))
     return scores
 

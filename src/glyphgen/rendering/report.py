@@ -1,5 +1,6 @@
 """The comparison page (templates/report.html: static, offline) and the leaderboards as Markdown for a CI comment.
-Models are ranked by their mean rank over the judges, each ranking by a metric that passed the sanity check."""
+Models are ranked by their median rank over the judges (ties by the mean), each judge ranking by a metric that
+passed the sanity check."""
 
 from __future__ import annotations
 
@@ -129,7 +130,14 @@ def judge_ranks(rows: pd.DataFrame, models: list[str], judges: list[str],
 
 
 def consensus_order(ranks: pd.DataFrame) -> list[str]:
-    return list(ranks.mean(axis=1).sort_values(kind="stable").index)
+    """By median rank, ties by mean rank: one judge blind to a model's flaw cannot lift it alone (docs/metrics.md)."""
+    keys = pd.DataFrame({"median": ranks.median(axis=1), "mean": ranks.mean(axis=1)})
+    return list(keys.sort_values(["median", "mean"], kind="stable").index)
+
+
+def consensus_text(ranks: pd.Series) -> str:
+    """A model's median rank with its mean in brackets, e.g. "2 (2.3)"; blank where no judge ranks it."""
+    return f"{ranks.median():g} ({ranks.mean():.1f})" if ranks.notna().any() else ""
 
 
 def best_models(rows: pd.DataFrame, models: list[str], column: Column) -> set[str]:
@@ -195,7 +203,7 @@ def leaderboard(rows: pd.DataFrame, models: list[str], judges: list[str], passes
         spread = ranks.loc[row].max() - ranks.loc[row].min() if judged else float("nan")
         body.append({
             "position": position, "name": row, "reference": not judged,
-            "mean_rank": f"{ranks.loc[row].mean():.1f}" if judged and ranks.loc[row].notna().any() else "",
+            "consensus_rank": consensus_text(ranks.loc[row]) if judged else "",
             "ranks": [("" if pd.isna(rank) else f"{rank:.0f}") for rank in ranks.loc[row]] if judged else [],
             "disputed": judged and spread > SPREAD_WARNING,
             "cells": [_cell(rows, row, column, row in best[column.name]) for column in columns],
@@ -263,7 +271,7 @@ def markdown_report(table: pd.DataFrame, sanity: dict[str, dict], models: list[s
             cells = [(f"{cell['text']} ±{cell['interval']}" if cell and cell["interval"] else cell["text"] if cell
                       else "") for cell in row["cells"]]
             ranks = " · ".join(row["ranks"]) + (" ⚠" if row["disputed"] else "")
-            lines.append([row["position"], row["name"], row["mean_rank"], ranks, *cells])
-        header = ["#", "model", "mean rank", " · ".join(judges), *board["columns"]]
+            lines.append([row["position"], row["name"], row["consensus_rank"], ranks, *cells])
+        header = ["#", "model", "median rank (mean)", " · ".join(judges), *board["columns"]]
         parts.append(f"### {dataset}\n\n" + pd.DataFrame(lines, columns=header).to_markdown(index=False) + "\n")
     return "\n".join(parts)
