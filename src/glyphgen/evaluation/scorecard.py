@@ -35,7 +35,7 @@ class EvaluateConfig:
     confidence: float = 0.5  # a judge's call counts for class coverage when its class probability reaches this
     two_sample_images: int = 2000  # real training images and as many samples for the two-sample test, halved
     two_sample_epochs: int = 6
-    sanity_images: int = 2000  # real test images degraded by the metric sanity check (evaluation/sanity.py)
+    sanity_images: int = 1000  # real test images degraded by the metric sanity check (evaluation/sanity.py)
     batch_size: int = 1000
 
     def __post_init__(self) -> None:
