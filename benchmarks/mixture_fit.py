@@ -16,7 +16,7 @@ import torch
 
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.judges import load_judge, predict
-from glyphgen.evaluation.scorecard import JudgeFeatures
+from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures
 from glyphgen.io import load_image_set
 from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.models.shared.code_mixture import CodeMixture, SamplesFromCodeMixture
@@ -68,7 +68,8 @@ def main() -> None:
             samples = torch.cat([model.decode(mixture.sample(1000, draws)) for _ in range(10)])
         features, logits = predict(judge, samples)
         fid = metrics.frechet_distance(test_features, features)
-        entropy = metrics.class_coverage(logits)["class_entropy"]
+        calls = metrics.confident_calls(logits, EvaluateConfig.confidence)
+        entropy = metrics.class_coverage(*calls, logits.shape[1])["class_entropy"]
         print(f"{tol:>8g} {iterations:>10d} {seconds:>10.2f} {fid:>7.1f} {entropy:>14.3f}")
 
 

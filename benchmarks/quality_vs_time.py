@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from glyphgen.evaluation import metrics  # noqa: E402
 from glyphgen.evaluation.judges import load_judge, predict  # noqa: E402
-from glyphgen.evaluation.scorecard import JudgeFeatures, draw_samples  # noqa: E402
+from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, draw_samples  # noqa: E402
 from glyphgen.io import atomic_path, load_image_set  # noqa: E402
 from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
 from glyphgen.params import load_params, load_pipeline  # noqa: E402
@@ -83,9 +83,10 @@ def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[f
             steps += 1
         finish_training(model, data, FINAL_FIT_IMAGES, seed=0)
         features, logits = predict(judge, draw_samples(model, samples, seed=0, batch_size=500))
+        calls = metrics.confident_calls(logits, EvaluateConfig.confidence)
         rows.append({"seconds": checkpoint, "steps": steps, "epochs": round(steps * config.batch_size / len(data), 2),
                      "fid": metrics.frechet_distance(test_features, features),
-                     "class_entropy": metrics.class_coverage(logits)["class_entropy"]})
+                     "class_entropy": metrics.class_coverage(*calls, logits.shape[1])["class_entropy"]})
     return rows
 
 

@@ -19,7 +19,7 @@ def main() -> None:
     dataset, model_name = sys.argv[1], sys.argv[2]
     torch.set_grad_enabled(False)
     config, splits, panel = scoring_inputs(load_params(), dataset)
-    reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz", list(panel.judges))
+    reference = ReferenceStats.load(f"models/{dataset}/reference_stats.npz", next(iter(panel.judges)))
     generator = load_generator(f"models/{dataset}/{model_name}", pick_device("auto"), splits.image_size)
 
     scores = score_generator(generator, panel, splits, reference, config)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from glyphgen.evaluation.judges import (
-    CHECKPOINT_NAME, FEATURES_NAME, JudgeConfig, accuracy, image_tensor, predict, save_judge, train_judge,
+    CHECKPOINT_NAME, FEATURES_NAME, JudgeConfig, accuracy, image_tensor, letters, predict, save_judge, train_judge,
 )
 from glyphgen.evaluation.scorecard import JudgeFeatures
 from glyphgen.io import load_image_set, write_json
@@ -46,7 +46,7 @@ def main() -> dict[str, float]:
         model = train_judge(name, train_set, config, device).cpu()
         seconds[f"{name}_seconds"] = round(time.perf_counter() - started, 1)
         test_features, test_logits = predict(model, image_tensor(test_set))
-        accuracies[name] = {"test_accuracy": accuracy(test_logits, test_set.labels)}
+        accuracies[name] = {"test_accuracy": accuracy(test_logits, letters(test_set).labels)}
         print(f"{dataset} judge {name}: test accuracy {accuracies[name]['test_accuracy']:.4f}, "
               f"trained in {seconds[f'{name}_seconds']:.0f} s")
         out_dir = f"models/{dataset}/judges/{name}"

@@ -183,7 +183,7 @@ def test_transfer_accuracy_judges_every_style_drawn_in_every_class():
         wrong = (labels == 2) & (styles[:, 0] < 0.5)
         return torch.where(wrong, 0, labels).float().div(2)[:, None, None, None].expand(-1, 1, 4, 4)
 
-    generator = SimpleNamespace(num_classes=3, device=torch.device("cpu"), styles=None,
+    generator = SimpleNamespace(num_classes=3, class_names=["0", "1", "2"], device=torch.device("cpu"), styles=None,
                                 encode_style=lambda images: images.mean(dim=(1, 2, 3))[:, None],
                                 decode_categories=decode_categories)
     test_images = torch.linspace(0, 1, 8)[:, None, None, None].expand(-1, 1, 4, 4)  # brightness 0 ... 1

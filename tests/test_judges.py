@@ -1,10 +1,12 @@
+import numpy as np
 import pytest
 import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.judges import (
-    ARCHITECTURES, JudgeConfig, accuracy, image_tensor, load_judge, predict, save_judge, shifted,
+    ARCHITECTURES, JudgeConfig, accuracy, image_tensor, letters, load_judge, predict, save_judge, shifted, train_judge,
 )
+from glyphgen.io import ImageSet
 from glyphgen.params import parse_config
 
 
@@ -63,3 +65,12 @@ def test_bad_judge_params_name_the_key():
         parse_config(JudgeConfig, {"epochs": 0}, "params.yaml:train_judges.judges.cnn")
     with pytest.raises(GlyphgenError, match="shift: expected at most 7"):
         parse_config(JudgeConfig, {"shift": 9}, "params.yaml:train_judges.judges.cnn")
+
+
+def test_judges_learn_letters_whatever_their_case():
+    images = np.zeros((6, 28, 28), np.uint8)
+    image_set = ImageSet(images, np.array([0, 1, 2, 3, 2, 4]), ["A", "B", "a", "b", "c"])
+    folded = letters(image_set)
+    assert folded.class_names == ["a", "b", "c"] and folded.labels.tolist() == [0, 1, 0, 1, 0, 2]
+    judge = train_judge("mlp", image_set, JudgeConfig(epochs=1, batch_size=3), torch.device("cpu"))
+    assert judge.num_classes == 3 and judge(torch.rand(2, 1, 28, 28)).shape == (2, 3)

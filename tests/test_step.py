@@ -121,7 +121,7 @@ def test_evaluate_and_render_load_the_generator_on_the_device_auto_picks(stage, 
     # evaluate's inputs: not needed to reach the generator
     if hasattr(module, "scoring_inputs"):
         monkeypatch.setattr(module, "scoring_inputs", lambda *args: (None, SimpleNamespace(image_size=28),
-                                                                     SimpleNamespace(judges={})))
+                                                                     SimpleNamespace(judges={"cnn": None})))
     if hasattr(module, "ReferenceStats"):
         monkeypatch.setattr(module.ReferenceStats, "load", lambda *args: None)
     for name in ("image_tensor", "load_image_set"):

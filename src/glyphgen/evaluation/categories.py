@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from glyphgen.evaluation.judges import Judge, predict
+from glyphgen.evaluation.metrics import class_groups
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.style_transfer import style_in_categories
 
@@ -47,6 +48,11 @@ def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
     return max(mutual, 0.0) / max(np.mean(entropies), np.finfo(float).eps)
 
 
+def judged_as(generator: Generator, labels: torch.Tensor) -> np.ndarray:
+    """The judge's class for each of the generator's classes: its letter, case-folded."""
+    return class_groups(generator.class_names)[labels].numpy()
+
+
 @torch.no_grad()
 def predicted_categories(classify, images: torch.Tensor, batch_size: int) -> np.ndarray:
     return torch.cat([classify(batch).argmax(dim=1).cpu() for batch in images.split(batch_size)]).numpy()
@@ -54,12 +60,13 @@ def predicted_categories(classify, images: torch.Tensor, batch_size: int) -> np.
 
 @torch.no_grad()
 def conditional_accuracy(generator: Generator, judge: Judge, count: int, seed: int, batch_size: int) -> float:
-    """The judge's accuracy on `count` samples drawn class by class, each class equally often."""
+    """The judge's accuracy on `count` samples drawn class by class, each class equally often (a letter asked for
+    in one case and judged as the other counts: judges learn letters, `judges.letters`)."""
     labels = torch.arange(count) % generator.num_classes
     rng = torch.Generator().manual_seed(seed)
     samples = torch.cat([generator.sample_categories(batch, generator=rng).float().cpu()
                          for batch in labels.split(batch_size)])
-    return accuracy(predict(judge, samples, batch_size)[1].argmax(dim=1).numpy(), labels.numpy())
+    return accuracy(predict(judge, samples, batch_size)[1].argmax(dim=1).numpy(), judged_as(generator, labels))
 
 
 @torch.no_grad()
@@ -73,7 +80,7 @@ def transfer_accuracy(generator: Generator, judge: Judge, test_images: torch.Ten
     moved, labels = style_in_categories(generator, styles, classes), classes.repeat(len(images))
     drawings = torch.cat([generator.decode_categories(style, label.to(generator.device)).float().cpu()
                           for style, label in zip(moved.split(batch_size), labels.split(batch_size))])
-    return accuracy(predict(judge, drawings, batch_size)[1].argmax(dim=1).numpy(), labels.numpy())
+    return accuracy(predict(judge, drawings, batch_size)[1].argmax(dim=1).numpy(), judged_as(generator, labels))
 
 
 def category_scores(generator: Generator, judge: Judge, train_images: torch.Tensor,

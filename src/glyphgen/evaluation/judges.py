@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from glyphgen.errors import GlyphgenError
+from glyphgen.evaluation.metrics import class_groups
 from glyphgen.io import ImageSet, atomic_path
 from glyphgen.params import check_non_negative, check_positive
 from glyphgen.training.batches import DeviceImages
@@ -119,13 +120,26 @@ def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> to
     size = images.shape[-1]
     pad = round(pixels * size / JUDGE_SIZE)
     padded = F.pad(images, (pad, pad, pad, pad))
-    offsets = torch.randint(0, 2 * pad + 1, (len(images), 2), generator=generator)
-    rows = (offsets[:, :1] + torch.arange(size))[:, :, None]                   # B x H x 1
-    columns = (offsets[:, 1:] + torch.arange(size))[:, None, :]                # B x 1 x W
-    return padded[:, 0][torch.arange(len(images))[:, None, None], rows, columns].unsqueeze(1)
+    # Offsets from the (CPU) generator, so CPU and CUDA runs draw the same; the gather runs where the images are.
+    offsets = torch.randint(0, 2 * pad + 1, (len(images), 2), generator=generator).to(images.device)
+    steps = torch.arange(size, device=images.device)
+    rows = (offsets[:, :1] + steps)[:, :, None]                                # B x H x 1
+    columns = (offsets[:, 1:] + steps)[:, None, :]                             # B x 1 x W
+    batch = torch.arange(len(images), device=images.device)[:, None, None]
+    return padded[:, 0][batch, rows, columns].unsqueeze(1)
+
+
+def letters(image_set: ImageSet) -> ImageSet:
+    """The classes judges learn: names that differ only in case are one class. At 32 px an o and an O differ in
+    size alone; a judge made to tell them apart learns size, not shape, and calls a well-drawn letter wrong."""
+    groups = class_groups(image_set.class_names).numpy()
+    names = list(dict.fromkeys(name.casefold() for name in image_set.class_names))
+    return ImageSet(image_set.images, groups[image_set.labels], names)
 
 
 def train_judge(name: str, train_set: ImageSet, config: JudgeConfig, device: torch.device) -> Judge:
+    """A judge of `train_set`'s letters (`letters`), trained with AdamW on a one-cycle schedule."""
+    train_set = letters(train_set)
     generator = seed_everything(config.seed)
     data = DeviceImages.from_image_set(train_set, device)
     model = place(architecture(name)(len(train_set.class_names)), device)
@@ -137,7 +151,7 @@ def train_judge(name: str, train_set: ImageSet, config: JudgeConfig, device: tor
         started = time.perf_counter()
         for images, labels in data.epoch_batches(config.batch_size, generator):
             if config.shift:
-                images = shifted(images.cpu(), config.shift, generator).to(device)
+                images = shifted(images, config.shift, generator)
             loss = F.cross_entropy(model(images), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

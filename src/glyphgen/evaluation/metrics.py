@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import statistics
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
@@ -166,49 +167,78 @@ def memorisation(sample_to_train: torch.Tensor, test_to_train: torch.Tensor, qua
 
 
 def class_groups(class_names: list[str]) -> torch.Tensor:
-    """Each class's group: names that differ only in case form one (o or O, s or S: the letter is there)."""
+    """Each class's letter: names that differ only in case are one (o or O, s or S: the letter is there)."""
     folded = [name.casefold() for name in class_names]
     groups = list(dict.fromkeys(folded))  # in order of first appearance
     return torch.tensor([groups.index(name) for name in folded])
 
 
-def confident_calls(logits: torch.Tensor, groups: torch.Tensor, confidence: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(group, confident) per sample: the most probable group, and whether its probability reaches `confidence`."""
-    group_probs = torch.zeros(len(logits), int(groups.max()) + 1).index_add_(1, groups, logits.float().softmax(dim=1))
-    top, group = group_probs.max(dim=1)
-    return group, top >= confidence
+def confident_calls(logits: torch.Tensor, confidence: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(call, confident) per sample: the most probable class, and whether its probability reaches `confidence`."""
+    top, call = logits.float().softmax(dim=1).max(dim=1)
+    return call, top >= confidence
 
 
-def class_coverage(group: torch.Tensor, confident: torch.Tensor, num_groups: int) -> dict[str, float]:
+def class_coverage(call: torch.Tensor, confident: torch.Tensor, num_classes: int) -> dict[str, float]:
     """How the confident calls spread over the classes (docs/metrics.md): collapse shows as few classes present
     and low entropy, blur and noise as a low confident share."""
-    counts = torch.bincount(group[confident], minlength=num_groups).double()
+    counts = torch.bincount(call[confident], minlength=num_classes).double()
     share = counts / counts.sum().clamp(min=1)
     entropy = float(torch.special.entr(share).sum())  # entr(p) = -p log p, with entr(0) = 0
     return {
         "classes_present": float((counts > 0).double().mean()),
-        "class_entropy": entropy / math.log(num_groups) if num_groups > 1 else float(counts.sum() > 0),
+        "class_entropy": entropy / math.log(num_classes) if num_classes > 1 else float(counts.sum() > 0),
         "confident_share": float(confident.double().mean()),
     }
 
 
+def _polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (x @ y.T).div_(x.shape[1]).add_(1).pow_(3)  # (x.y / d + 1)^3, KID's kernel
+
+
+def _mean_off_diagonal(points: torch.Tensor) -> float:
+    # Sums in float64 (a million float32 terms would lose digits), without a float64 copy of the kernel.
+    kernel = _polynomial_kernel(points, points)
+    total = kernel.sum(dtype=torch.float64) - kernel.diagonal().sum(dtype=torch.float64)
+    return float(total) / (len(points) * (len(points) - 1))
+
+
+def _subsets(count: int, subsets: int, size: int, seed: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randperm(count, generator=generator)[:size] for _ in range(subsets)]
+
+
+@dataclass
+class KernelReference:
+    """The real side of the KID: random subsets of the real features, each with its mean kernel value. It is the
+    same for every set scored against those features, so the sanity check's 22 sets share one."""
+
+    subsets: list[torch.Tensor]
+    within: list[float]  # each subset's mean kernel value over distinct pairs
+    subset_size: int  # of the sets scored against it too (at most: a smaller set is taken whole)
+
+    @classmethod
+    @one_thread()
+    def draw(cls, real: torch.Tensor, subsets: int, subset_size: int, seed: int) -> "KernelReference":
+        chosen = [real.float()[index] for index in _subsets(len(real), subsets, min(subset_size, len(real)), seed)]
+        return cls(chosen, [_mean_off_diagonal(subset) for subset in chosen], subset_size)
+
+
 @one_thread()
-def kernel_distance(
-    real: torch.Tensor, fake: torch.Tensor, subsets: int, subset_size: int, generator: torch.Generator,
-) -> tuple[float, float]:
-    """KID (Bińkowski et al. 2018): unbiased squared MMD, kernel (x.y / d + 1)^3, mean and std over random subsets.
-    Unbiased, so it does not grow as samples shrink; torchmetrics' KID takes images, not features."""
-    size = min(subset_size, len(real), len(fake))
-    real, fake = real.float(), fake.float()
-    dim = real.shape[1]
+def kernel_distance(reference: KernelReference, fake: torch.Tensor, seed: int) -> tuple[float, float]:
+    """KID (Bińkowski et al. 2018): unbiased squared MMD, kernel (x.y / d + 1)^3, mean and std over the reference's
+    subsets, each against a random subset of `fake` as large (or all of it). Unbiased, so it does not grow as
+    samples shrink; torchmetrics' KID takes images, not features."""
+    size = min(reference.subset_size, len(fake))
+    indices = _subsets(len(fake), len(reference.subsets), size, seed)
+    fake = fake.float()
+    whole = _mean_off_diagonal(fake) if size == len(fake) else None  # every subset is all of `fake`
     values = []
-    for _ in range(subsets):
-        a = real[torch.randperm(len(real), generator=generator)[:size]]
-        b = fake[torch.randperm(len(fake), generator=generator)[:size]]
-        k_aa, k_bb, k_ab = ((x @ y.T).div_(dim).add_(1).pow_(3) for x, y in ((a, a), (b, b), (a, b)))
-        # Sums in float64 (a million float32 terms would lose digits), without a float64 copy of each kernel.
-        within = sum(k.sum(dtype=torch.float64) - k.diagonal().sum(dtype=torch.float64) for k in (k_aa, k_bb))
-        values.append(float(within / (size * (size - 1)) - 2 * k_ab.sum(dtype=torch.float64) / size**2))
+    for real, real_within, index in zip(reference.subsets, reference.within, indices):
+        subset = fake[index]
+        fake_within = whole if whole is not None else _mean_off_diagonal(subset)
+        between = float(_polynomial_kernel(real, subset).sum(dtype=torch.float64)) / (len(real) * size)
+        values.append(real_within + fake_within - 2 * between)
     return statistics.fmean(values), statistics.pstdev(values)
 
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from glyphgen.evaluation import metrics
 from glyphgen.evaluation.judges import predict
 from glyphgen.evaluation.realism import two_sample_accuracy
+from glyphgen.evaluation.scorecard import kernel_reference
 
 SEVERITIES = (1, 2, 3)
 REAL = "real"
@@ -86,16 +87,15 @@ DEGRADATIONS: dict[str, Degradation] = {
 SATURATES_AT = {"c2st_accuracy": 1.0}
 
 
-def headline_scores(panel, images: torch.Tensor, real_features: dict[str, torch.Tensor], real_images: torch.Tensor,
+def headline_scores(panel, images: torch.Tensor, real_features: dict[str, torch.Tensor],
+                    kernel_references: dict[str, metrics.KernelReference], real_images: torch.Tensor,
                     config) -> dict[str, float]:
     """The metrics that may order the leaderboard: `<judge>.fid`, `<judge>.kid` and `c2st_accuracy`."""
     scores = {}
     for name, judge in panel.judges.items():
         features = predict(judge, images, config.batch_size)[0]
         scores[f"{name}.fid"] = metrics.frechet_distance(real_features[name], features)
-        scores[f"{name}.kid"] = metrics.kernel_distance(real_features[name], features, config.kid_subsets,
-                                                        config.kid_subset_size,
-                                                        torch.Generator().manual_seed(config.seed))[0]
+        scores[f"{name}.kid"] = metrics.kernel_distance(kernel_references[name], features, config.seed + 1)[0]
     scores["c2st_accuracy"] = two_sample_accuracy(real_images, images, config.two_sample_epochs,
                                                   config.seed)["c2st_accuracy"]
     return scores
@@ -111,11 +111,12 @@ def degraded_scores(panel, splits, config) -> dict[str, dict[str, float]]:
     images, labels = splits.test_images[source], torch.from_numpy(splits.test_labels)[source]
     real_images = splits.train_images[torch.randperm(len(splits.train_images), generator=rng)[:count]]
     real_features = {name: features.test[reference] for name, features in panel.features.items()}
-    rows = {REAL: headline_scores(panel, images, real_features, real_images, config)}
+    kernels = {name: kernel_reference(features, config) for name, features in real_features.items()}  # once
+    rows = {REAL: headline_scores(panel, images, real_features, kernels, real_images, config)}
     for name, degrade in DEGRADATIONS.items():
         for severity in SEVERITIES:
             degraded = degrade(images, labels, splits.train_images, severity, rng).clamp(0, 1)
-            rows[f"{name}@{severity}"] = headline_scores(panel, degraded, real_features, real_images, config)
+            rows[f"{name}@{severity}"] = headline_scores(panel, degraded, real_features, kernels, real_images, config)
     return rows
 
 

@@ -124,10 +124,6 @@ class Splits:
         """The train split as grey-level rows for the memorisation search (`metrics.pixel_codes`), made once."""
         return metrics.pixel_codes(self.train_images)
 
-    @functools.cached_property
-    def class_groups(self) -> torch.Tensor:
-        return metrics.class_groups(self.class_names)
-
 
 def scoring_inputs(params: dict, dataset: str) -> tuple[EvaluateConfig, Splits, Panel]:
     """What every scoring stage reads: params.yaml's evaluate section, the data set's splits and its judges."""
@@ -147,35 +143,36 @@ def _seeded_subset(count: int, size: int, seed: int) -> torch.Tensor:
 
 @dataclass
 class ReferenceStats:
-    """Per data set: each judge's k-th neighbour radius of every test feature, and the pixel distance from some
-    test images to their nearest training image (the memorisation threshold)."""
+    """Per data set: the first judge's k-th neighbour radius of every test feature (for its precision, recall,
+    density and coverage), and the pixel distance from some test images to their nearest training image (the
+    memorisation threshold)."""
 
-    radius: dict[str, torch.Tensor]
+    judge: str
+    radius: torch.Tensor
     test_to_train: torch.Tensor
 
     @classmethod
     def measure(cls, panel: Panel, splits: Splits, config: EvaluateConfig) -> "ReferenceStats":
         some_tests = splits.test_images[_seeded_subset(len(splits.test_images), config.memorisation_samples,
                                                        config.seed)]
-        radius = {name: metrics.kth_neighbour_radius(features.test, config.nearest_k)
-                  for name, features in panel.features.items()}  # every judge's: any may be named first
-        return cls(radius, metrics.nearest_distance(metrics.pixel_codes(some_tests), splits.train_codes))
+        first = next(iter(panel.features))
+        return cls(first, metrics.kth_neighbour_radius(panel.features[first].test, config.nearest_k),
+                   metrics.nearest_distance(metrics.pixel_codes(some_tests), splits.train_codes))
 
     def save(self, path: str | Path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, test_to_train=self.test_to_train.numpy(),
-                     **{f"radius_{name}": radius.numpy() for name, radius in self.radius.items()})
+            np.savez(handle, judge=np.array(self.judge), radius=self.radius.numpy(),
+                     test_to_train=self.test_to_train.numpy())
 
     @classmethod
-    def load(cls, path: str | Path, names: list[str]) -> "ReferenceStats":
+    def load(cls, path: str | Path, first_judge: str) -> "ReferenceStats":
         try:
             with np.load(path) as archive:
-                missing = [name for name in names if f"radius_{name}" not in archive]
-                if missing:
-                    raise GlyphgenError(f"{path}: no reference stats for judge '{missing[0]}' (re-run the "
-                                        "evaluate_references stage)")
-                return cls({name: torch.from_numpy(archive[f"radius_{name}"]) for name in names},
-                           torch.from_numpy(archive["test_to_train"]))
+                judge = str(archive["judge"]) if "judge" in archive else None
+                if judge != first_judge:
+                    raise GlyphgenError(f"{path}: reference stats of judge {judge!r}, expected {first_judge!r} "
+                                        "(re-run the evaluate_references stage)")
+                return cls(judge, torch.from_numpy(archive["radius"]), torch.from_numpy(archive["test_to_train"]))
         except FileNotFoundError:
             raise GlyphgenError(f"{path}: reference stats not found (run the evaluate_references stage)") from None
 
@@ -203,25 +200,28 @@ def pixel_noise_samples(train_images: torch.Tensor, count: int, seed: int) -> to
     return (mean + std * noise).clamp(0, 1)
 
 
+def kernel_reference(real: torch.Tensor, config: EvaluateConfig) -> metrics.KernelReference:
+    return metrics.KernelReference.draw(real, config.kid_subsets, config.kid_subset_size, config.seed)
+
+
 def judge_scores(judge: Judge, samples: torch.Tensor, real: torch.Tensor, radius: torch.Tensor | None,
-                 class_groups: torch.Tensor, config: EvaluateConfig) -> tuple[dict[str, float], torch.Tensor]:
+                 config: EvaluateConfig) -> tuple[dict[str, float], torch.Tensor]:
     """One judge's scores of the samples (PRDC only where radii are given), and which it recognises confidently."""
     features, logits = predict(judge, samples, config.batch_size)
     scores = {"fid": metrics.frechet_distance(real, features)}
     if config.fid_bootstrap:
         scores["fid_low"], scores["fid_high"] = metrics.frechet_distance_interval(
             real, features, config.fid_bootstrap, torch.Generator().manual_seed(config.seed))
-    scores["kid"], scores["kid_std"] = metrics.kernel_distance(
-        real, features, config.kid_subsets, config.kid_subset_size, torch.Generator().manual_seed(config.seed))
+    scores["kid"], scores["kid_std"] = metrics.kernel_distance(kernel_reference(real, config), features, config.seed + 1)
     if radius is not None:
         scores.update(metrics.precision_recall_density_coverage(real, features, config.nearest_k, radius))
-    group, confident = metrics.confident_calls(logits, class_groups, config.confidence)
-    scores.update(metrics.class_coverage(group, confident, int(class_groups.max()) + 1))
+    call, confident = metrics.confident_calls(logits, config.confidence)
+    scores.update(metrics.class_coverage(call, confident, judge.num_classes))
     return scores, confident
 
 
 def score_samples(
-    panel: Panel, samples: torch.Tensor, real_features: dict[str, torch.Tensor], radius: dict[str, torch.Tensor],
+    panel: Panel, samples: torch.Tensor, real_features: dict[str, torch.Tensor], radius: torch.Tensor,
     test_to_train: torch.Tensor, splits: Splits, config: EvaluateConfig,
 ) -> dict:
     """A card: each judge's scores under "judges" (PRDC by the first judge only: two all-pairs searches per judge
@@ -229,8 +229,8 @@ def score_samples(
     training image pixel by pixel, a blurry average near none."""
     judges, recognised = {}, torch.zeros(len(samples), dtype=torch.bool)
     for index, (name, judge) in enumerate(panel.judges.items()):
-        judges[name], confident = judge_scores(judge, samples, real_features[name], radius[name] if index == 0 else None,
-                                               splits.class_groups, config)
+        judges[name], confident = judge_scores(judge, samples, real_features[name], radius if index == 0 else None,
+                                               config)
         recognised |= confident
     real_images = splits.train_images[_seeded_subset(len(splits.train_images), config.two_sample_images, config.seed)]
     some_samples = samples[_seeded_subset(len(samples), config.memorisation_samples, config.seed + 1)]
@@ -278,9 +278,7 @@ def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, co
     noise = pixel_noise_samples(splits.train_images, count, config.seed)
     train_features = {name: features.train for name, features in panel.features.items()}
     test_features = {name: features.test for name, features in panel.features.items()}
-    first = next(iter(train_features))
-    train_radius = {name: metrics.kth_neighbour_radius(features, config.nearest_k) if name == first else None
-                    for name, features in train_features.items()}
+    train_radius = metrics.kth_neighbour_radius(train_features[reference.judge], config.nearest_k)
     return {
         "real_test": score_samples(panel, real_samples, train_features, train_radius, reference.test_to_train,
                                    splits, config),
