@@ -4,7 +4,8 @@ import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.judges import (
-    ARCHITECTURES, JudgeConfig, accuracy, image_tensor, letters, load_judge, predict, save_judge, shifted, train_judge,
+    ARCHITECTURES, JudgeConfig, accuracy, class_groups, image_tensor, letters, load_judge, predict, save_judge, shifted,
+    train_judge,
 )
 from glyphgen.io import ImageSet
 from glyphgen.params import parse_config
@@ -65,6 +66,11 @@ def test_bad_judge_params_name_the_key():
         parse_config(JudgeConfig, {"epochs": 0}, "params.yaml:train_judges.judges.cnn")
     with pytest.raises(GlyphgenError, match="shift: expected at most 7"):
         parse_config(JudgeConfig, {"shift": 9}, "params.yaml:train_judges.judges.cnn")
+
+
+def test_letters_that_differ_only_in_case_are_one_class():
+    assert class_groups(["A", "B", "a", "b", "c"]).tolist() == [0, 1, 0, 1, 2]
+    assert class_groups(["あ", "い"]).tolist() == [0, 1]
 
 
 def test_judges_learn_letters_whatever_their_case():

@@ -126,10 +126,6 @@ def test_class_coverage_counts_confident_calls_only():
     assert below[0].tolist() == [0] and below[1].tolist() == [False]
 
 
-def test_letters_that_differ_only_in_case_are_one_class():
-    assert metrics.class_groups(["A", "B", "a", "b", "c"]).tolist() == [0, 1, 0, 1, 2]
-    assert metrics.class_groups(["あ", "い"]).tolist() == [0, 1]
-
 
 def kid(real, fake, subsets, subset_size, seed=0):
     return metrics.kernel_distance(metrics.KernelReference.draw(real, subsets, subset_size, seed), fake, seed + 1)

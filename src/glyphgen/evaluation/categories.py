@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from glyphgen.evaluation.judges import Judge, predict
-from glyphgen.evaluation.metrics import class_groups
+from glyphgen.evaluation.judges import Judge, class_groups, predict
 from glyphgen.models.shared.base import Generator
 from glyphgen.models.shared.style_transfer import style_in_categories
 
@@ -49,7 +48,6 @@ def nmi(clusters: np.ndarray, labels: np.ndarray) -> float:
 
 
 def judged_as(generator: Generator, labels: torch.Tensor) -> np.ndarray:
-    """The judge's class for each of the generator's classes: its letter, case-folded."""
     return class_groups(generator.class_names)[labels].numpy()
 
 
@@ -60,8 +58,7 @@ def predicted_categories(classify, images: torch.Tensor, batch_size: int) -> np.
 
 @torch.no_grad()
 def conditional_accuracy(generator: Generator, judge: Judge, count: int, seed: int, batch_size: int) -> float:
-    """The judge's accuracy on `count` samples drawn class by class, each class equally often (a letter asked for
-    in one case and judged as the other counts: judges learn letters, `judges.letters`)."""
+    """The judge's accuracy (on letters, `judges.letters`) on `count` samples drawn class by class, evenly."""
     labels = torch.arange(count) % generator.num_classes
     rng = torch.Generator().manual_seed(seed)
     samples = torch.cat([generator.sample_categories(batch, generator=rng).float().cpu()

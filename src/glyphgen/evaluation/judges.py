@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from glyphgen.errors import GlyphgenError
-from glyphgen.evaluation.metrics import class_groups
 from glyphgen.io import ImageSet, atomic_path
 from glyphgen.params import check_non_negative, check_positive
 from glyphgen.training.batches import DeviceImages
@@ -129,16 +128,21 @@ def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> to
     return padded[:, 0][batch, rows, columns].unsqueeze(1)
 
 
+def class_groups(class_names: list[str]) -> torch.Tensor:
+    """Each class's letter: names that differ only in case are one (o or O, s or S: the letter is there)."""
+    folded = [name.casefold() for name in class_names]
+    groups = list(dict.fromkeys(folded))  # in order of first appearance
+    return torch.tensor([groups.index(name) for name in folded])
+
+
 def letters(image_set: ImageSet) -> ImageSet:
-    """The classes judges learn: names that differ only in case are one class. At 32 px an o and an O differ in
-    size alone; a judge made to tell them apart learns size, not shape, and calls a well-drawn letter wrong."""
+    """The classes judges learn: names that differ only in case are one class (why: docs/metrics.md)."""
     groups = class_groups(image_set.class_names).numpy()
     names = list(dict.fromkeys(name.casefold() for name in image_set.class_names))
     return ImageSet(image_set.images, groups[image_set.labels], names)
 
 
 def train_judge(name: str, train_set: ImageSet, config: JudgeConfig, device: torch.device) -> Judge:
-    """A judge of `train_set`'s letters (`letters`), trained with AdamW on a one-cycle schedule."""
     train_set = letters(train_set)
     generator = seed_everything(config.seed)
     data = DeviceImages.from_image_set(train_set, device)

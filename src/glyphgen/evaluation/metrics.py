@@ -166,13 +166,6 @@ def memorisation(sample_to_train: torch.Tensor, test_to_train: torch.Tensor, qua
 
 
 
-def class_groups(class_names: list[str]) -> torch.Tensor:
-    """Each class's letter: names that differ only in case are one (o or O, s or S: the letter is there)."""
-    folded = [name.casefold() for name in class_names]
-    groups = list(dict.fromkeys(folded))  # in order of first appearance
-    return torch.tensor([groups.index(name) for name in folded])
-
-
 def confident_calls(logits: torch.Tensor, confidence: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(call, confident) per sample: the most probable class, and whether its probability reaches `confidence`."""
     top, call = logits.float().softmax(dim=1).max(dim=1)
@@ -193,7 +186,7 @@ def class_coverage(call: torch.Tensor, confident: torch.Tensor, num_classes: int
 
 
 def _polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (x @ y.T).div_(x.shape[1]).add_(1).pow_(3)  # (x.y / d + 1)^3, KID's kernel
+    return (x @ y.T).div_(x.shape[1]).add_(1).pow_(3)
 
 
 def _mean_off_diagonal(points: torch.Tensor) -> float:
@@ -210,12 +203,11 @@ def _subsets(count: int, subsets: int, size: int, seed: int) -> list[torch.Tenso
 
 @dataclass
 class KernelReference:
-    """The real side of the KID: random subsets of the real features, each with its mean kernel value. It is the
-    same for every set scored against those features, so the sanity check's 22 sets share one."""
+    """The real side of the KID (subsets of real features, each with its mean kernel value), drawn once per set."""
 
     subsets: list[torch.Tensor]
-    within: list[float]  # each subset's mean kernel value over distinct pairs
-    subset_size: int  # of the sets scored against it too (at most: a smaller set is taken whole)
+    within: list[float]
+    subset_size: int
 
     @classmethod
     @one_thread()
@@ -226,17 +218,16 @@ class KernelReference:
 
 @one_thread()
 def kernel_distance(reference: KernelReference, fake: torch.Tensor, seed: int) -> tuple[float, float]:
-    """KID (Bińkowski et al. 2018): unbiased squared MMD, kernel (x.y / d + 1)^3, mean and std over the reference's
-    subsets, each against a random subset of `fake` as large (or all of it). Unbiased, so it does not grow as
-    samples shrink; torchmetrics' KID takes images, not features."""
+    """KID (Bińkowski et al. 2018): unbiased squared MMD, mean and std over the reference's subsets, each against a
+    random subset of `fake`; unbiased, so it does not grow as samples shrink (torchmetrics' takes images)."""
     size = min(reference.subset_size, len(fake))
     indices = _subsets(len(fake), len(reference.subsets), size, seed)
     fake = fake.float()
-    whole = _mean_off_diagonal(fake) if size == len(fake) else None  # every subset is all of `fake`
+    whole_fake_within = _mean_off_diagonal(fake) if size == len(fake) else None
     values = []
     for real, real_within, index in zip(reference.subsets, reference.within, indices):
         subset = fake[index]
-        fake_within = whole if whole is not None else _mean_off_diagonal(subset)
+        fake_within = whole_fake_within if whole_fake_within is not None else _mean_off_diagonal(subset)
         between = float(_polynomial_kernel(real, subset).sum(dtype=torch.float64)) / (len(real) * size)
         values.append(real_within + fake_within - 2 * between)
     return statistics.fmean(values), statistics.pstdev(values)

@@ -111,7 +111,7 @@ def degraded_scores(panel, splits, config) -> dict[str, dict[str, float]]:
     images, labels = splits.test_images[source], torch.from_numpy(splits.test_labels)[source]
     real_images = splits.train_images[torch.randperm(len(splits.train_images), generator=rng)[:count]]
     real_features = {name: features.test[reference] for name, features in panel.features.items()}
-    kernels = {name: kernel_reference(features, config) for name, features in real_features.items()}  # once
+    kernels = {name: kernel_reference(features, config) for name, features in real_features.items()}
     rows = {REAL: headline_scores(panel, images, real_features, kernels, real_images, config)}
     for name, degrade in DEGRADATIONS.items():
         for severity in SEVERITIES:

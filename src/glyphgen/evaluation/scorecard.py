@@ -143,9 +143,8 @@ def _seeded_subset(count: int, size: int, seed: int) -> torch.Tensor:
 
 @dataclass
 class ReferenceStats:
-    """Per data set: the first judge's k-th neighbour radius of every test feature (for its precision, recall,
-    density and coverage), and the pixel distance from some test images to their nearest training image (the
-    memorisation threshold)."""
+    """Per data set: the first judge's k-th neighbour radius of every test feature (for PRDC), and the pixel distance
+    from some test images to their nearest training image (the memorisation threshold)."""
 
     judge: str
     radius: torch.Tensor

@@ -1,6 +1,5 @@
 """The comparison page (templates/report.html: static, offline) and the leaderboards as Markdown for a CI comment.
-Models are ranked by their median rank over the judges (ties by the mean), each judge ranking by a metric that
-passed the sanity check."""
+Models are ranked by their median rank over the judges (`consensus_order`)."""
 
 from __future__ import annotations
 
