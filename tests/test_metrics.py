@@ -150,7 +150,7 @@ def test_kid_on_whole_sets_is_the_unbiased_mmd_written_out(real_count, fake_coun
     off_diagonal = lambda k: (k.sum() - k.trace()) / (len(k) * (len(k) - 1))
     expected = float(off_diagonal(kernel(x, x)) + off_diagonal(kernel(y, y)) - 2 * kernel(x, y).mean())
     value, spread = kid(real, fake, subsets=3, subset_size=100)  # subsets larger than both sets: each is all
-    assert value == pytest.approx(expected, rel=1e-5) and spread == pytest.approx(0, abs=1e-9)
+    assert value == pytest.approx(expected, rel=1e-4, abs=1e-6) and spread == pytest.approx(0, abs=1e-6)
 
 
 def test_kid_does_not_grow_as_samples_shrink_as_fid_does():
