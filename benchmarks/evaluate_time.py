@@ -70,8 +70,10 @@ def main() -> None:
     judges = {}
     for name in load_judge_names(load_params(REPO / "params.yaml")):
         folder = REPO / "models" / args.dataset / "judges" / name
-        untrained = ARCHITECTURES[name](len(letters(train_set).class_names))
-        judges[name] = load_judge(folder) if folder.exists() else untrained.eval()
+        if folder.exists():
+            judges[name] = load_judge(folder)
+        else:  # untrained: the timings hold all the same
+            judges[name] = ARCHITECTURES[name](len(letters(train_set).class_names)).eval()
     model_dir = REPO / "models" / args.dataset / args.model
     generator = load_generator(model_dir) if model_dir.exists() else PCAAutoencoder(train, latent_dim=8)
     panel = Panel(judges, {name: JudgeFeatures(predict(judge, train[: len(test)])[0], predict(judge, test)[0])
