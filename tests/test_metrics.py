@@ -153,6 +153,18 @@ def test_kid_on_whole_sets_is_the_unbiased_mmd_written_out(real_count, fake_coun
     assert value == pytest.approx(expected, rel=1e-4, abs=1e-6) and spread == pytest.approx(0, abs=1e-6)
 
 
+def test_kid_against_a_set_no_larger_than_a_subset_averages_each_real_subsets_mmd():
+    rng = torch.Generator().manual_seed(3)
+    real, fake = torch.rand(200, 5, generator=rng), torch.rand(40, 5, generator=rng) + 0.3
+    reference = metrics.KernelReference.draw(real, subsets=4, subset_size=50, seed=0)
+    kernel = lambda a, b: (a.double() @ b.double().T / 5 + 1) ** 3
+    off_diagonal = lambda k: (k.sum() - k.trace()) / (len(k) * (len(k) - 1))
+    each = [float(off_diagonal(kernel(real[index], real[index])) + off_diagonal(kernel(fake, fake))
+                  - 2 * kernel(real[index], fake).mean()) for index in reference.subsets]
+    value, spread = metrics.kernel_distance(reference, fake, seed=1)
+    assert value == pytest.approx(np.mean(each), rel=1e-4) and spread == pytest.approx(np.std(each), rel=1e-3)
+
+
 def test_kid_does_not_grow_as_samples_shrink_as_fid_does():
     rng = torch.Generator().manual_seed(1)
     real = torch.randn(4000, 8, generator=rng)

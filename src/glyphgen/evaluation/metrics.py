@@ -205,15 +205,17 @@ def _subsets(count: int, subsets: int, size: int, seed: int) -> list[torch.Tenso
 class KernelReference:
     """The real side of the KID (subsets of real features, each with its mean kernel value), drawn once per set."""
 
-    subsets: list[torch.Tensor]
+    real: torch.Tensor
+    subsets: list[torch.Tensor]  # row indices into `real`
     within: list[float]
     subset_size: int
 
     @classmethod
     @one_thread()
     def draw(cls, real: torch.Tensor, subsets: int, subset_size: int, seed: int) -> "KernelReference":
-        chosen = [real.float()[index] for index in _subsets(len(real), subsets, min(subset_size, len(real)), seed)]
-        return cls(chosen, [_mean_off_diagonal(subset) for subset in chosen], subset_size)
+        real = real.float()
+        chosen = _subsets(len(real), subsets, min(subset_size, len(real)), seed)
+        return cls(real, chosen, [_mean_off_diagonal(real[index]) for index in chosen], subset_size)
 
 
 @one_thread()
@@ -221,15 +223,19 @@ def kernel_distance(reference: KernelReference, fake: torch.Tensor, seed: int) -
     """KID (Bińkowski et al. 2018): unbiased squared MMD, mean and std over the reference's subsets, each against a
     random subset of `fake`; unbiased, so it does not grow as samples shrink (torchmetrics' takes images)."""
     size = min(reference.subset_size, len(fake))
-    indices = _subsets(len(fake), len(reference.subsets), size, seed)
     fake = fake.float()
-    whole_fake_within = _mean_off_diagonal(fake) if size == len(fake) else None
+    if size == len(fake):  # every subset is the whole set: one kernel against all real rows serves every subset
+        fake_within = _mean_off_diagonal(fake)
+        row_sums = _polynomial_kernel(reference.real, fake).sum(dim=1, dtype=torch.float64)
+        values = [real_within + fake_within - 2 * float(row_sums[real].sum()) / (len(real) * size)
+                  for real, real_within in zip(reference.subsets, reference.within)]
+        return statistics.fmean(values), statistics.pstdev(values)
     values = []
+    indices = _subsets(len(fake), len(reference.subsets), size, seed)
     for real, real_within, index in zip(reference.subsets, reference.within, indices):
         subset = fake[index]
-        fake_within = whole_fake_within if whole_fake_within is not None else _mean_off_diagonal(subset)
-        between = float(_polynomial_kernel(real, subset).sum(dtype=torch.float64)) / (len(real) * size)
-        values.append(real_within + fake_within - 2 * between)
+        between = float(_polynomial_kernel(reference.real[real], subset).sum(dtype=torch.float64)) / (len(real) * size)
+        values.append(real_within + _mean_off_diagonal(subset) - 2 * between)
     return statistics.fmean(values), statistics.pstdev(values)
 
 
