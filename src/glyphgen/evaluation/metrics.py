@@ -227,14 +227,14 @@ def kernel_distance(reference: KernelReference, fake: torch.Tensor, seed: int) -
     if size == len(fake):  # every subset is the whole set: one kernel against all real rows serves every subset
         fake_within = _mean_off_diagonal(fake)
         row_sums = _polynomial_kernel(reference.real, fake).sum(dim=1, dtype=torch.float64)
-        values = [real_within + fake_within - 2 * float(row_sums[real].sum()) / (len(real) * size)
-                  for real, real_within in zip(reference.subsets, reference.within)]
+        values = [real_within + fake_within - 2 * float(row_sums[rows].sum()) / (len(rows) * size)
+                  for rows, real_within in zip(reference.subsets, reference.within)]
         return statistics.fmean(values), statistics.pstdev(values)
     values = []
     indices = _subsets(len(fake), len(reference.subsets), size, seed)
-    for real, real_within, index in zip(reference.subsets, reference.within, indices):
+    for rows, real_within, index in zip(reference.subsets, reference.within, indices):
         subset = fake[index]
-        between = float(_polynomial_kernel(reference.real[real], subset).sum(dtype=torch.float64)) / (len(real) * size)
+        between = float(_polynomial_kernel(reference.real[rows], subset).sum(dtype=torch.float64)) / (len(rows) * size)
         values.append(real_within + _mean_off_diagonal(subset) - 2 * between)
     return statistics.fmean(values), statistics.pstdev(values)
 
