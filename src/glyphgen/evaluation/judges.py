@@ -128,18 +128,21 @@ def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> to
     return padded[:, 0][batch, rows, columns].unsqueeze(1)
 
 
+def letter_names(class_names: list[str]) -> list[str]:
+    """The class names case-folded, each once, in order of first appearance (o and O are one letter)."""
+    return list(dict.fromkeys(name.casefold() for name in class_names))
+
+
 def class_groups(class_names: list[str]) -> torch.Tensor:
-    """Each class's letter: names that differ only in case are one (o or O, s or S: the letter is there)."""
-    folded = [name.casefold() for name in class_names]
-    groups = list(dict.fromkeys(folded))  # in order of first appearance
-    return torch.tensor([groups.index(name) for name in folded])
+    """Each class's index among `letter_names`."""
+    names = letter_names(class_names)
+    return torch.tensor([names.index(name.casefold()) for name in class_names])
 
 
 def letters(image_set: ImageSet) -> ImageSet:
     """The classes judges learn: names that differ only in case are one class (why: docs/metrics.md)."""
     groups = class_groups(image_set.class_names).numpy()
-    names = list(dict.fromkeys(name.casefold() for name in image_set.class_names))
-    return ImageSet(image_set.images, groups[image_set.labels], names)
+    return ImageSet(image_set.images, groups[image_set.labels], letter_names(image_set.class_names))
 
 
 def train_judge(name: str, train_set: ImageSet, config: JudgeConfig, device: torch.device) -> Judge:

@@ -196,14 +196,14 @@ def _mean_off_diagonal(points: torch.Tensor) -> float:
     return float(total) / (len(points) * (len(points) - 1))
 
 
-def _subsets(count: int, subsets: int, size: int, seed: int) -> list[torch.Tensor]:
+def seeded_subsets(count: int, size: int, seed: int, subsets: int = 1) -> list[torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return [torch.randperm(count, generator=generator)[:size] for _ in range(subsets)]
 
 
 @dataclass
 class KernelReference:
-    """The real side of the KID (subsets of real features, each with its mean kernel value), drawn once per set."""
+    """The KID's real side: the features, random subsets of their rows, each subset's mean kernel; drawn once."""
 
     real: torch.Tensor
     subsets: list[torch.Tensor]  # row indices into `real`
@@ -214,7 +214,7 @@ class KernelReference:
     @one_thread()
     def draw(cls, real: torch.Tensor, subsets: int, subset_size: int, seed: int) -> "KernelReference":
         real = real.float()
-        chosen = _subsets(len(real), subsets, min(subset_size, len(real)), seed)
+        chosen = seeded_subsets(len(real), min(subset_size, len(real)), seed, subsets)
         return cls(real, chosen, [_mean_off_diagonal(real[index]) for index in chosen], subset_size)
 
 
@@ -231,7 +231,7 @@ def kernel_distance(reference: KernelReference, fake: torch.Tensor, seed: int) -
                   for rows, real_within in zip(reference.subsets, reference.within)]
         return statistics.fmean(values), statistics.pstdev(values)
     values = []
-    indices = _subsets(len(fake), len(reference.subsets), size, seed)
+    indices = seeded_subsets(len(fake), size, seed, len(reference.subsets))
     for rows, real_within, index in zip(reference.subsets, reference.within, indices):
         subset = fake[index]
         between = float(_polynomial_kernel(reference.real[rows], subset).sum(dtype=torch.float64)) / (len(rows) * size)

@@ -137,10 +137,6 @@ def sample_count(config: EvaluateConfig, splits: Splits) -> int:
     return min(config.num_samples, len(splits.test_images))
 
 
-def _seeded_subset(count: int, size: int, seed: int) -> torch.Tensor:
-    return torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:size]
-
-
 @dataclass
 class ReferenceStats:
     """Per data set: the first judge's k-th neighbour radius of every test feature (for PRDC), and the pixel distance
@@ -152,8 +148,8 @@ class ReferenceStats:
 
     @classmethod
     def measure(cls, panel: Panel, splits: Splits, config: EvaluateConfig) -> "ReferenceStats":
-        some_tests = splits.test_images[_seeded_subset(len(splits.test_images), config.memorisation_samples,
-                                                       config.seed)]
+        some = metrics.seeded_subsets(len(splits.test_images), config.memorisation_samples, config.seed)[0]
+        some_tests = splits.test_images[some]
         first = next(iter(panel.features))
         return cls(first, metrics.kth_neighbour_radius(panel.features[first].test, config.nearest_k),
                    metrics.nearest_distance(metrics.pixel_codes(some_tests), splits.train_codes))
@@ -231,8 +227,9 @@ def score_samples(
         judges[name], confident = judge_scores(judge, samples, real_features[name], radius if index == 0 else None,
                                                config)
         recognised |= confident
-    real_images = splits.train_images[_seeded_subset(len(splits.train_images), config.two_sample_images, config.seed)]
-    some_samples = samples[_seeded_subset(len(samples), config.memorisation_samples, config.seed + 1)]
+    real_images = splits.train_images[
+        metrics.seeded_subsets(len(splits.train_images), config.two_sample_images, config.seed)[0]]
+    some_samples = samples[metrics.seeded_subsets(len(samples), config.memorisation_samples, config.seed + 1)[0]]
     sample_to_train = metrics.nearest_distance(metrics.pixel_codes(some_samples), splits.train_codes)
     return {
         "num_samples": len(samples),
@@ -273,7 +270,7 @@ def score_generator(
 def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig) -> dict[str, dict]:
     """The ceiling (test images against as many train images' features) and the floor (noise, like a model)."""
     count = sample_count(config, splits)
-    real_samples = splits.test_images[_seeded_subset(len(splits.test_images), count, config.seed)]
+    real_samples = splits.test_images[metrics.seeded_subsets(len(splits.test_images), count, config.seed)[0]]
     noise = pixel_noise_samples(splits.train_images, count, config.seed)
     train_features = {name: features.train for name, features in panel.features.items()}
     test_features = {name: features.test for name, features in panel.features.items()}
