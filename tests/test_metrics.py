@@ -141,14 +141,19 @@ def test_kid_is_zero_on_average_for_one_distribution_and_grows_with_a_shift():
     assert 0.05 < shifted[0] < shifted[1] < shifted[2]
 
 
+def unbiased_mmd(x, y):
+    """Squared MMD with the cubic polynomial kernel, written out in float64."""
+    x, y = x.double(), y.double()
+    kernel = lambda a, b: (a @ b.T / a.shape[1] + 1) ** 3
+    off_diagonal = lambda k: (k.sum() - k.trace()) / (len(k) * (len(k) - 1))
+    return float(off_diagonal(kernel(x, x)) + off_diagonal(kernel(y, y)) - 2 * kernel(x, y).mean())
+
+
 @pytest.mark.parametrize("real_count, fake_count", [(30, 30), (30, 12), (12, 30)])
 def test_kid_on_whole_sets_is_the_unbiased_mmd_written_out(real_count, fake_count):
     rng = torch.Generator().manual_seed(2)
     real, fake = torch.rand(real_count, 5, generator=rng), torch.rand(fake_count, 5, generator=rng) + 0.3
-    x, y = real.double(), fake.double()
-    kernel = lambda a, b: (a @ b.T / 5 + 1) ** 3
-    off_diagonal = lambda k: (k.sum() - k.trace()) / (len(k) * (len(k) - 1))
-    expected = float(off_diagonal(kernel(x, x)) + off_diagonal(kernel(y, y)) - 2 * kernel(x, y).mean())
+    expected = unbiased_mmd(real, fake)
     value, spread = kid(real, fake, subsets=3, subset_size=100)  # subsets larger than both sets: each is all
     assert value == pytest.approx(expected, rel=1e-4, abs=1e-6) and spread == pytest.approx(0, abs=1e-6)
 
@@ -157,10 +162,7 @@ def test_kid_against_a_set_no_larger_than_a_subset_averages_each_real_subsets_mm
     rng = torch.Generator().manual_seed(3)
     real, fake = torch.rand(200, 5, generator=rng), torch.rand(40, 5, generator=rng) + 0.3
     reference = metrics.KernelReference.draw(real, subsets=4, subset_size=50, seed=0)
-    kernel = lambda a, b: (a.double() @ b.double().T / 5 + 1) ** 3
-    off_diagonal = lambda k: (k.sum() - k.trace()) / (len(k) * (len(k) - 1))
-    each = [float(off_diagonal(kernel(real[index], real[index])) + off_diagonal(kernel(fake, fake))
-                  - 2 * kernel(real[index], fake).mean()) for index in reference.subsets]
+    each = [unbiased_mmd(real[index], fake) for index in reference.subsets]
     value, spread = metrics.kernel_distance(reference, fake, seed=1)
     assert value == pytest.approx(np.mean(each), rel=1e-4) and spread == pytest.approx(np.std(each), rel=1e-3)
 
