@@ -91,6 +91,19 @@ class StridedCNN(Judge):
         super().__init__(num_classes, body, head_dropout=0.3)
 
 
+class WideCNN(Judge):
+    feature_dim = 128
+
+    def __init__(self, num_classes: int) -> None:
+        # A third shape: one wide 7x7 kernel, two strided layers, no normalisation.
+        body = nn.Sequential(
+            nn.Conv2d(1, 24, 7, stride=2, padding=3), nn.GELU(),                      # B x 24 x 14 x 14
+            nn.Conv2d(24, 48, 3, stride=2, padding=1), nn.GELU(),                     # B x 48 x 7 x 7
+            nn.Flatten(), nn.Linear(48 * 7 * 7, self.feature_dim), nn.GELU(),        # B x 128
+        )
+        super().__init__(num_classes, body, head_dropout=0.3)
+
+
 class PixelMLP(Judge):
     feature_dim = 128
 
@@ -104,7 +117,8 @@ class PixelMLP(Judge):
 
 
 # The registry: params.yaml's train_judges.judges names which of these each data set trains, with their schedules.
-ARCHITECTURES: dict[str, type[Judge]] = {"cnn": PooledCNN, "strided_cnn": StridedCNN, "mlp": PixelMLP}
+ARCHITECTURES: dict[str, type[Judge]] = {"cnn": PooledCNN, "strided_cnn": StridedCNN, "wide_cnn": WideCNN,
+                                         "mlp": PixelMLP}
 
 
 def architecture(name: str) -> type[Judge]:
