@@ -2,8 +2,8 @@
 
 For a trained model that samples from a code mixture (ae, conv_ae, vae, aae), encodes the 10,000 training images
 the training loop fits on, fits the mixture at each tolerance (one thread, as the loop does), and prints EM
-iterations, CPU seconds of the fit, and the judge's FID and class entropy on 10,000 decoded draws. Reads
-data/processed/<dataset>/, models/<dataset>/judges/cnn/ and models/<dataset>/<model>/ (run make repro first).
+iterations, CPU seconds of the fit, and the first judge's FID and class entropy on 10,000 decoded draws. Reads
+data/processed/<dataset>/, models/<dataset>/judges/ and models/<dataset>/<model>/ (run make repro first).
 
 Usage: PYTHONPATH=src python benchmarks/mixture_fit.py --dataset kmnist --model conv_ae [--tol 1e-3 1e-2]
 """
@@ -20,7 +20,7 @@ from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures
 from glyphgen.io import load_image_set
 from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.models.shared.code_mixture import CodeMixture, SamplesFromCodeMixture
-from glyphgen.params import load_params, load_pipeline
+from glyphgen.params import load_judge_names, load_params, load_pipeline
 from glyphgen.training.checkpoint import load_generator
 from glyphgen.training.loop import FINAL_FIT_IMAGES
 
@@ -55,8 +55,9 @@ def main() -> None:
 
     models = REPO / "models" / args.dataset
     model = load_generator(models / args.model).eval()
-    judge = load_judge(models / "judges" / "cnn", model.image_size)
-    test_features = JudgeFeatures.load(models / "judges" / "cnn").test
+    judge_dir = models / "judges" / load_judge_names(load_params())[0]
+    judge = load_judge(judge_dir, model.image_size)
+    test_features = JudgeFeatures.load(judge_dir).test
     codes = training_codes(model, args.dataset, args.seed)
     print(f"{args.dataset} {args.model}: {len(codes)} codes of {codes.shape[1]} dims, "
           f"{len(model.codes.weights)} components")

@@ -3,12 +3,12 @@
     dvc repro train_judges              # the judges and the processed splits this reads
     PYTHONPATH=src python benchmarks/quality_vs_time.py --replot    # only redraw the .md and .png from the CSV
     PYTHONPATH=src python benchmarks/quality_vs_time.py [--models aae gan] [--datasets kmnist]
-        [--seconds 30 60 120 240] [--samples 10000] [--threads 0] [--clock wall|cpu]
+        [--seconds 30 60 120 240] [--samples 10000] [--threads 0] [--clock wall|cpu] [--judge strided_cnn]
 
 For every model, data set and preset it trains one run from scratch, as the train stage does (same seed,
 data on the device, the model's own `train_step`), and stops at each wall-clock checkpoint to score the
-model as the evaluate stage would: `finish_training` (the autoencoders' code mixture), then the judge's
-FID and class entropy on `--samples` samples. Scoring time is not counted as training time. It prints
+model as the evaluate stage would: `finish_training` (the autoencoders' code mixture), then one judge's
+(`--judge`, by default params.yaml's first) FID and class entropy on `--samples` samples. Scoring time is not counted as training time. It prints
 the table and rewrites benchmarks/quality_vs_time.md and benchmarks/quality_vs_time.png (FID against
 seconds, one line per preset) from benchmarks/quality_vs_time.csv, where each run replaces the rows of the
 models and data sets it measured, so models can be measured one at a time (or in parallel processes).
@@ -36,7 +36,7 @@ from glyphgen.evaluation.judges import load_judge, predict  # noqa: E402
 from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, draw_samples  # noqa: E402
 from glyphgen.io import atomic_path, load_image_set  # noqa: E402
 from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
-from glyphgen.params import load_params, load_pipeline  # noqa: E402
+from glyphgen.params import load_judge_names, load_params, load_pipeline  # noqa: E402
 from glyphgen.training.batches import DeviceImages  # noqa: E402
 from glyphgen.training.device import autocast, pick_device, place, seed_everything  # noqa: E402
 from glyphgen.training.loop import FINAL_FIT_IMAGES, finish_training  # noqa: E402
@@ -60,10 +60,10 @@ def endless_batches(data: DeviceImages, batch_size: int, data_order: torch.Gener
 
 
 def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[float], samples: int,
-                      device: torch.device, clock) -> list[dict]:
+                      device: torch.device, clock, judge_name: str) -> list[dict]:
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")
-    judge = load_judge(f"models/{dataset}/judges/cnn", train_set.image_size)
-    test_features = JudgeFeatures.load(f"models/{dataset}/judges/cnn").test
+    judge = load_judge(f"models/{dataset}/judges/{judge_name}", train_set.image_size)
+    test_features = JudgeFeatures.load(f"models/{dataset}/judges/{judge_name}").test
     data_order = seed_everything(0)
     model = place(model_class(model_name)(config, train_set.image_size, len(train_set.class_names)), device)
     optimizers = model.configure_optimizers()
@@ -139,13 +139,13 @@ def write_report(table: pd.DataFrame) -> None:
         "",
         "Written by `benchmarks/quality_vs_time.py` (see its docstring for the command; these rows by `--models ... --datasets kmnist (then glyphs) --seconds 30 60 120 --clock cpu --threads 1`). Each row trains one run",
         "per preset for that many seconds (`clock`: wall-clock, or the CPU seconds of one thread) and scores it",
-        "on `samples` samples with the data set's judge (FID: lower is better; class entropy: 1 = every class",
+        "on `samples` samples with one of the data set's judges (FID: lower is better; class entropy: 1 = every class",
         "equally often). `default` is what params.yaml trains for the data set; `reference` the tutorial recipe.",
         "",
-        "| data set | model | clock | threads | samples | machine | torch |",
-        "|---|---|---|---|---|---|---|",
-        *(f"| {d} | {m} | {c} | {t} | {n} | {machine} | {version} |" for (d, m, c, t, n, machine, version), _ in
-          table.groupby(["dataset", "model", "clock", "threads", "samples", "machine", "torch"], sort=False)),
+        "| data set | model | judge | clock | threads | samples | machine | torch |",
+        "|---|---|---|---|---|---|---|---|",
+        *(f"| {' | '.join(map(str, group))} |" for group, _ in
+          table.groupby(["dataset", "model", "judge", "clock", "threads", "samples", "machine", "torch"], sort=False)),
         "",
         wide.reset_index().to_markdown(index=False, floatfmt=".3g"),
         "",
@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default, one per core)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--judge", default=load_judge_names(load_params())[0], help="whose features score the runs")
     parser.add_argument("--replot", action="store_true", help="only rewrite the .md and .png from the CSV")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="count wall-clock seconds, or this process's CPU seconds (use with --threads 1)")
@@ -178,9 +179,10 @@ def main() -> None:
     for dataset in args.datasets:
         for model in args.models:
             for preset, config in configs(model, dataset).items():
-                for row in quality_over_time(model, config, dataset, args.seconds, args.samples, device, clock):
-                    rows.append({"dataset": dataset, "model": model, "preset": preset, **row, "clock": args.clock,
-                                 "threads": torch.get_num_threads(), "samples": args.samples,
+                for row in quality_over_time(model, config, dataset, args.seconds, args.samples, device, clock,
+                                             args.judge):
+                    rows.append({"dataset": dataset, "model": model, "preset": preset, **row, "judge": args.judge,
+                                 "clock": args.clock, "threads": torch.get_num_threads(), "samples": args.samples,
                                  "machine": platform.machine(), "torch": torch.__version__})
                     print(f"{dataset:<7} {model:<8} {preset:<9} {row['seconds']:>5g} s  {row['steps']:>6} steps  "
                           f"FID {row['fid']:8.1f}  class entropy {row['class_entropy']:.3f}", flush=True)

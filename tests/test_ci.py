@@ -171,9 +171,9 @@ def test_retrain_compares_a_change_with_its_base_and_a_rerun_pulls_everything_an
 
     report = (change.path / "comparison/report.md").read_text(encoding="utf-8")
     assert "models.ae.kmnist.epochs" in report  # dvc params diff
-    before, after = (repo.metrics("metrics/kmnist/ae.json")["judges"]["cnn"]["fid"] for repo in (base, change))
-    assert metric_row(report, "metrics/kmnist/ae.json", "judges.cnn.fid")[:2] == pytest.approx([before, after],
-                                                                                               abs=1e-4)
+    before, after = (repo.metrics("metrics/kmnist/ae.json")["judges"]["strided_cnn"]["fid"] for repo in (base, change))
+    assert metric_row(report, "metrics/kmnist/ae.json", "judges.strided_cnn.fid")[:2] == pytest.approx(
+        [before, after], abs=1e-4)
     assert "### kmnist" in report and "median rank (mean)" in report  # the report's own leaderboard
     grids = re.findall(r"!\[kmnist/ae (?:before|after)\]\(([^)]+)\)", report)
     assert grids == ["grids/kmnist-ae-base.png", "grids/kmnist-ae-new.png"]
@@ -205,8 +205,8 @@ def test_a_pull_request_run_reads_the_remote_compares_and_leaves_the_remote_byte
     assert "train@kmnist-ae" in ran_stages and "split@kmnist" not in ran_stages  # the data sets came from the remote
     report = (change.path / "comparison/report.md").read_text(encoding="utf-8")
     assert "models.ae.kmnist.train_images" in report
-    assert metric_row(report, "metrics/kmnist/ae.json", "judges.cnn.fid")[0] == pytest.approx(
-        base.metrics("metrics/kmnist/ae.json")["judges"]["cnn"]["fid"], abs=1e-4)  # the base's side, from the remote
+    assert metric_row(report, "metrics/kmnist/ae.json", "judges.strided_cnn.fid")[0] == pytest.approx(
+        base.metrics("metrics/kmnist/ae.json")["judges"]["strided_cnn"]["fid"], abs=1e-4)  # the base's, from the remote
     assert remote_snapshot(root) == before
 
 
@@ -300,7 +300,7 @@ def test_queued_experiments_run_on_two_workers(stored):
     shown = run_script(lab, show).stdout
     rows = [row for row in csv.DictReader(io.StringIO(shown)) if row["Experiment"]]
     assert sorted(row["models.ae.kmnist.epochs"] for row in rows) == ["2", "3"]
-    assert all(float(row["metrics/kmnist/ae.json:judges.cnn.fid"]) > 0 for row in rows)
+    assert all(float(row["metrics/kmnist/ae.json:judges.strided_cnn.fid"]) > 0 for row in rows)
 
 
 @pytest.mark.slow  # dvc as a process

@@ -79,7 +79,7 @@ STAGE_COMMANDS = {"python stages/train.py --dataset kmnist --model vae": "train@
 # Too costly to run in a test: each is checked another way.
 QUEUED = [  # re-train the judges, re-evaluate every run or train at full budgets: `dvc exp run --queue` checks
     # that DVC accepts every override (test_pipeline.py)
-    "dvc exp run -S train_judges.judges.cnn.epochs.kmnist=5",
+    "dvc exp run -S train_judges.judges.mlp.epochs.kmnist=5",
     "dvc exp run -S evaluate.num_samples=5000 -S render.seed=1",
     "dvc exp run $(grep -v '^#' params-gpu.txt | sed 's/^/-S /')",
     "dvc exp run --queue -S train.device=cuda:1 -S models.vae.kmnist.epochs=30",  # (queued twice: `--queue` is idempotent)

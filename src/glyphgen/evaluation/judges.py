@@ -1,6 +1,5 @@
-"""The judges: small classifiers per data set whose features the sample metrics use. They differ in architecture
-and training, since one feature space rewards what it happens not to see (Kynkäänniemi et al. 2023); why each
-is as it is: docs/metrics.md. All read images at 28 px (larger ones area-averaged)."""
+"""The judges: small classifiers whose features the sample metrics use, several since one feature space rewards
+what it happens not to see (Kynkäänniemi et al. 2023); why each is as it is: docs/metrics.md."""
 
 from __future__ import annotations
 
@@ -95,7 +94,6 @@ class WideCNN(Judge):
     feature_dim = 128
 
     def __init__(self, num_classes: int) -> None:
-        # A third shape: one wide 7x7 kernel, two strided layers, no normalisation.
         body = nn.Sequential(
             nn.Conv2d(1, 24, 7, stride=2, padding=3), nn.GELU(),                      # B x 24 x 14 x 14
             nn.Conv2d(24, 48, 3, stride=2, padding=1), nn.GELU(),                     # B x 48 x 7 x 7
