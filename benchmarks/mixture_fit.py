@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from glyphgen.evaluation import metrics
-from glyphgen.evaluation.judges import load_judge, predict
-from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures
+from glyphgen.evaluation.judges import predict
+from glyphgen.evaluation.scorecard import EvaluateConfig, Panel
 from glyphgen.io import load_image_set
 from glyphgen.models import MODEL_NAMES, model_class
 from glyphgen.models.shared.code_mixture import CodeMixture, SamplesFromCodeMixture
@@ -55,9 +55,9 @@ def main() -> None:
 
     models = REPO / "models" / args.dataset
     model = load_generator(models / args.model).eval()
-    judge_dir = models / "judges" / load_judge_names(load_params())[0]
-    judge = load_judge(judge_dir, model.image_size)
-    test_features = JudgeFeatures.load(judge_dir).test
+    judge_name = load_judge_names(load_params())[0]
+    panel = Panel.load(models / "judges", [judge_name], model.image_size)
+    judge, test_features = panel.judges[judge_name], panel.features[judge_name].test
     codes = training_codes(model, args.dataset, args.seed)
     print(f"{args.dataset} {args.model}: {len(codes)} codes of {codes.shape[1]} dims, "
           f"{len(model.codes.weights)} components")

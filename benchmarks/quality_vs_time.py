@@ -8,8 +8,8 @@
 For every model, data set and preset it trains one run from scratch, as the train stage does (same seed,
 data on the device, the model's own `train_step`), and stops at each wall-clock checkpoint to score the
 model as the evaluate stage would: `finish_training` (the autoencoders' code mixture), then one judge's
-(`--judge`, by default params.yaml's first) FID and class entropy on `--samples` samples. Scoring time is not counted as training time. It prints
-the table and rewrites benchmarks/quality_vs_time.md and benchmarks/quality_vs_time.png (FID against
+(`--judge`, by default params.yaml's first) FID and class entropy on `--samples` samples. Scoring time is not
+counted as training time. It prints the table and rewrites benchmarks/quality_vs_time.md and benchmarks/quality_vs_time.png (FID against
 seconds, one line per preset) from benchmarks/quality_vs_time.csv, where each run replaces the rows of the
 models and data sets it measured, so models can be measured one at a time (or in parallel processes).
 `--clock wall` (the default) counts wall-clock seconds: run it on an otherwise idle machine. On a shared
@@ -32,8 +32,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from glyphgen.evaluation import metrics  # noqa: E402
-from glyphgen.evaluation.judges import load_judge, predict  # noqa: E402
-from glyphgen.evaluation.scorecard import EvaluateConfig, JudgeFeatures, draw_samples  # noqa: E402
+from glyphgen.evaluation.judges import predict  # noqa: E402
+from glyphgen.evaluation.scorecard import EvaluateConfig, Panel, draw_samples  # noqa: E402
 from glyphgen.io import atomic_path, load_image_set  # noqa: E402
 from glyphgen.models import MODEL_NAMES, model_class  # noqa: E402
 from glyphgen.params import load_judge_names, load_params, load_pipeline  # noqa: E402
@@ -62,8 +62,8 @@ def endless_batches(data: DeviceImages, batch_size: int, data_order: torch.Gener
 def quality_over_time(model_name: str, config, dataset: str, checkpoints: list[float], samples: int,
                       device: torch.device, clock, judge_name: str) -> list[dict]:
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")
-    judge = load_judge(f"models/{dataset}/judges/{judge_name}", train_set.image_size)
-    test_features = JudgeFeatures.load(f"models/{dataset}/judges/{judge_name}").test
+    panel = Panel.load(f"models/{dataset}/judges", [judge_name], train_set.image_size)
+    judge, test_features = panel.judges[judge_name], panel.features[judge_name].test
     data_order = seed_everything(0)
     model = place(model_class(model_name)(config, train_set.image_size, len(train_set.class_names)), device)
     optimizers = model.configure_optimizers()
