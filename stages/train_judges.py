@@ -1,5 +1,4 @@
-"""Train every judge of one data set; save each with its features of the test split (and of as many train
-images, the ceiling's reference), and their test accuracies.
+"""Train every judge of one data set; save each with its features of the test split, and their test accuracies.
 
 Usage: python stages/train_judges.py <dataset>
 Writes models/<dataset>/judges/<judge>/{judge.pt,features.npz} and metrics/<dataset>/judges.json.
@@ -7,8 +6,6 @@ Writes models/<dataset>/judges/<judge>/{judge.pt,features.npz} and metrics/<data
 
 import sys
 import time
-
-import numpy as np
 
 from glyphgen.evaluation.judges import (
     CHECKPOINT_NAME, FEATURES_NAME, JudgeConfig, accuracy, image_tensor, letters, predict, save_judge, train_judge,
@@ -37,8 +34,6 @@ def main() -> dict[str, float]:
     device = pick_device(get_section(params, "train_judges.device"))
     train_set = load_image_set(f"data/processed/{dataset}/train.npz")
     test_set = load_image_set(f"data/processed/{dataset}/test.npz")
-    # The ceiling row compares test images with as many train images: only those need features.
-    some_train = image_tensor(train_set.subset(np.random.default_rng(0).permutation(len(train_set))[: len(test_set)]))
 
     accuracies, seconds = {}, {}
     for name, config in configs.items():
@@ -51,7 +46,7 @@ def main() -> dict[str, float]:
               f"trained in {seconds[f'{name}_seconds']:.0f} s")
         out_dir = f"models/{dataset}/judges/{name}"
         save_judge(f"{out_dir}/{CHECKPOINT_NAME}", name, model, train_set.image_size, config)
-        JudgeFeatures(predict(model, some_train)[0], test_features).save(f"{out_dir}/{FEATURES_NAME}")
+        JudgeFeatures(test_features).save(f"{out_dir}/{FEATURES_NAME}")
     # Training times go to timings/, not to the metrics: same inputs, same bytes, so DVC re-runs nothing.
     write_json(f"metrics/{dataset}/judges.json", accuracies)
     return seconds

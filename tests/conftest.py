@@ -29,13 +29,11 @@ def kmnist_test() -> ImageSet:
 
 @pytest.fixture(scope="session")
 def panel(kmnist_train, kmnist_test) -> Panel:
-    """Every judge, trained for 2 epochs on the 2,000-image slice, with its features saved as train_judges saves
-    them: of the test split, and of as many train images (the ceiling's reference)."""
-    train_images = image_tensor(kmnist_train)[: len(kmnist_test)]
+    """Every judge, trained for 2 epochs on the 2,000-image slice, with its features of the test split saved as
+    train_judges saves them."""
     judges = {name: train_judge(name, kmnist_train, JudgeConfig(epochs=2, batch_size=32, seed=index), torch.device("cpu"))
               for index, name in enumerate(ARCHITECTURES)}
-    features = {name: JudgeFeatures(predict(judge, train_images)[0], predict(judge, image_tensor(kmnist_test))[0])
-                for name, judge in judges.items()}
+    features = {name: JudgeFeatures(predict(judge, image_tensor(kmnist_test))[0]) for name, judge in judges.items()}
     return Panel(judges, features)
 
 
@@ -47,6 +45,12 @@ def judge(panel):
 @pytest.fixture(scope="session")
 def judge_features(panel) -> JudgeFeatures:
     return panel.features["cnn"]
+
+
+@pytest.fixture(scope="session")
+def train_features(judge, kmnist_train, kmnist_test) -> torch.Tensor:
+    """The judge's features of as many train images as the test slice holds: real images of another split."""
+    return predict(judge, image_tensor(kmnist_train)[: len(kmnist_test)])[0]
 
 
 @pytest.fixture

@@ -53,8 +53,8 @@ def test_fid_interval_covers_a_known_mean_shift_and_narrows_with_more_samples():
     assert widths[1] == pytest.approx(widths[0] / 2, rel=0.3)
 
 
-def test_fid_interval_is_fixed_by_its_generator(judge_features):
-    real, fake = judge_features.test, judge_features.train
+def test_fid_interval_is_fixed_by_its_generator(judge_features, train_features):
+    real, fake = judge_features.test, train_features
     first, again = (metrics.frechet_distance_interval(real, fake, 20, torch.Generator().manual_seed(3))
                     for _ in range(2))
     assert first == again
@@ -79,11 +79,11 @@ def test_block_distances_equal_the_naive_ones():
     assert torch.allclose(radius.double(), naive_radius, rtol=1e-4)
 
 
-def test_fid_grows_as_real_images_are_noised(judge, judge_features, kmnist_test):
+def test_fid_grows_as_real_images_are_noised(judge, train_features, kmnist_test):
     rng = torch.Generator().manual_seed(0)
     clean = image_tensor(kmnist_test)
     noise = torch.randn(clean.shape, generator=rng)
-    fids = [metrics.frechet_distance(judge_features.train, predict(judge, (clean + std * noise).clamp(0, 1))[0])
+    fids = [metrics.frechet_distance(train_features, predict(judge, (clean + std * noise).clamp(0, 1))[0])
             for std in (0.0, 0.1, 0.3, 0.6)]
     # 9.5x with the tiny judge on one thread, 11x on two: the judge trains for one epoch only
     assert fids == sorted(fids) and fids[-1] > 5 * fids[0], fids
@@ -225,13 +225,16 @@ def test_reference_stats_are_what_each_model_would_compute_and_survives_a_round_
         ReferenceStats.load(tmp_path / "missing.npz", first)
 
 
-def test_every_card_holds_every_judge_and_every_row_the_same_number_of_samples(panel, splits, reference):
+def test_every_card_holds_every_judge_and_every_row_the_same_two_set_sizes(panel, splits, reference):
     config = EvaluateConfig(num_samples=5000, batch_size=500, fid_bootstrap=10, kid_subsets=5, kid_subset_size=500,
-                            two_sample_images=500)  # more samples than the 1000 test images
-    rows = [*score_references(panel, splits, reference, config).values(),
-            score_generator(NoisyCopies(splits.train_images, 0.1), panel, splits, reference, config)]
-    assert sample_count(config, splits) == len(splits.test_images) == 1000
-    assert [row["num_samples"] for row in rows] == [1000, 1000, 1000]
+                            two_sample_images=500)  # more samples than the 2000 train images
+    ceiling, floor = score_references(panel, splits, reference, config).values()
+    model = score_generator(NoisyCopies(splits.train_images, 0.1), panel, splits, reference, config)
+    assert sample_count(config, splits) == len(splits.train_images) == 2000
+    # models and the floor: 2000 samples against the 1000 test images; the ceiling: the test images against 2000
+    assert [(row["num_samples"], row["num_reference"]) for row in (model, floor)] == [(2000, 1000)] * 2
+    assert (ceiling["num_samples"], ceiling["num_reference"]) == (1000, 2000)
+    rows = [ceiling, floor, model]
     for row in rows:
         assert list(row["judges"]) == list(panel.judges)
         assert all(scores["fid_low"] <= scores["fid"] <= scores["fid_high"] for scores in row["judges"].values())

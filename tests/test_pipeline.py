@@ -66,9 +66,12 @@ def test_every_stage_runs_and_writes_its_outputs(pipeline):
             assert {f"train@{dataset}-{model}", f"evaluate@{dataset}-{model}", f"render@{dataset}-{model}"} <= ran
             assert (repo.path / f"models/{dataset}/{model}/model.pt").is_file()
             scores = repo.metrics(f"metrics/{dataset}/{model}.json")
-            # every row is scored on as many samples as the smaller of num_samples and the test split
-            test_count = len(repo.image_set(f"data/processed/{dataset}/test.npz").images)
-            assert scores["num_samples"] == min(TINY["evaluate.num_samples"], test_count)
+            # every model draws as many samples as the smaller of num_samples and the train split, scored against
+            # the whole test split
+            train_count, test_count = (len(repo.image_set(f"data/processed/{dataset}/{split}.npz").images)
+                                       for split in ("train", "test"))
+            assert scores["num_samples"] == min(TINY["evaluate.num_samples"], train_count)
+            assert scores["num_reference"] == test_count
             assert sorted(scores["judges"]) == sorted(JUDGES)
             for judged in scores["judges"].values():
                 assert judged["fid_low"] <= judged["fid"] <= judged["fid_high"] and judged["fid"] > 0

@@ -15,7 +15,7 @@ from glyphgen.grids import save_png
 from glyphgen.rendering.panels import sample_grid
 from glyphgen.rendering.report import (
     ROW_LABELS, SHARED_COLUMNS, bar_fraction, best_models, consensus_order, consensus_text, judge_columns,
-    judge_ranks, leaderboard, markdown_report, metrics_table, ranking_metric,
+    judge_ranks, leaderboard, markdown_report, metrics_table, ranking_metric, set_sizes,
 )
 from doubles import PCAAutoencoder
 
@@ -30,7 +30,9 @@ def card(row: str) -> dict:
                       "recall": 0.4, "classes_present": 0.9, "class_entropy": 0.8}
               for judge, fid in zip(JUDGES, FIDS[row])}
     extra = {"reconstruction_mse": 0.01} if row == "ae" else {}
-    return {"num_samples": 100, "judges": judges, "c2st_accuracy": 0.7, "c2st_low": 0.65, "c2st_high": 0.75,
+    # Models and the floor: 100 samples against 50 test images; the ceiling: the test images against 100.
+    sizes = {"num_samples": 50, "num_reference": 100} if row == "real_test" else {"num_samples": 100, "num_reference": 50}
+    return {**sizes, "judges": judges, "c2st_accuracy": 0.7, "c2st_low": 0.65, "c2st_high": 0.75,
             "unrecognised_share": 0.1, "memorisation_rate": 0.05, **extra}
 
 
@@ -94,7 +96,7 @@ def test_page_opens_with_leaderboards_ranked_by_the_judges_consensus(project):
         captions = re.findall(r"<figcaption>([^<]+)</figcaption>", gallery[: gallery.index("</div>")])
         assert captions == ["real test images", "vae", "gan", "ae"]
         assert "Metric sanity" in page[overview:]
-    assert "Every row is scored on the same 100 samples" in page
+    assert "Every row compares sets of the same two sizes, 50 and 100 images" in page
     assert "2 judges per data set (cnn, mlp)" in page and "median rank (mean)" in page
 
 
@@ -200,3 +202,10 @@ def test_report_names_a_missing_metrics_file(project):
 
 def test_metrics_table_orders_rows_ceiling_models_floor(project):
     assert list(table(project).index) == [ROW_LABELS["real_test"], *MODELS, ROW_LABELS["pixel_noise"]]
+
+
+def test_rows_compare_only_when_each_holds_the_same_two_set_sizes_either_way_round():
+    rows = pd.DataFrame({"num_samples": [50, 100, 100], "num_reference": [100, 50, 50]})
+    assert set_sizes(rows) == [(50, 100)]
+    rows.loc[2, "num_samples"] = 80  # a card scored on other samples
+    assert set_sizes(rows) == [(50, 80), (50, 100)]

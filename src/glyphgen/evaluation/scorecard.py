@@ -1,6 +1,7 @@
 """One scorecard per model, and the same card for the ceiling (real test images) and floor (pixel noise) rows,
-each on the same number of samples against the same judges (docs/metrics.md). What does not depend on the model
-is computed once: the judges' features (train_judges stage) and the `ReferenceStats` (evaluate_references)."""
+each comparing sets of the same two sizes through the same judges (docs/metrics.md). What does not depend on
+the model is computed once: the judges' features (train_judges stage) and the `ReferenceStats`
+(evaluate_references)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from glyphgen.params import check_range, get_section, load_judge_names, parse_co
 
 @dataclass
 class EvaluateConfig:
-    num_samples: int = 10000  # at most: every row is scored on min(num_samples, test split size) samples
+    num_samples: int = 10000  # at most (sample_count)
     seed: int = 0
     nearest_k: int = 5  # neighbours for precision/recall/density/coverage
     memorisation_quantile: float = 0.05  # share of real test images that count as "memorised" by construction
@@ -57,14 +58,13 @@ class EvaluateConfig:
 
 @dataclass
 class JudgeFeatures:
-    """A judge's features of the test split and of as many train images (the ceiling's reference)."""
+    """A judge's features of the test split: every row's reference but the ceiling's."""
 
-    train: torch.Tensor
     test: torch.Tensor
 
     def save(self, path: str | Path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, train=self.train.numpy(), test=self.test.numpy())
+            np.savez(handle, test=self.test.numpy())
 
     @classmethod
     def load(cls, path: str | Path) -> "JudgeFeatures":
@@ -73,7 +73,7 @@ class JudgeFeatures:
             path = path / FEATURES_NAME
         try:
             with np.load(path) as archive:
-                return cls(torch.from_numpy(archive["train"]), torch.from_numpy(archive["test"]))
+                return cls(torch.from_numpy(archive["test"]))
         except FileNotFoundError:
             raise GlyphgenError(f"{path}: judge features not found (run the train_judges stage)") from None
 
@@ -133,8 +133,10 @@ def scoring_inputs(params: dict, dataset: str) -> tuple[EvaluateConfig, Splits, 
 
 
 def sample_count(config: EvaluateConfig, splits: Splits) -> int:
-    """Every row's sample count: FID and PRDC shift with it, and the ceiling has only the test split's images."""
-    return min(config.num_samples, len(splits.test_images))
+    """The samples each model and the floor draw, and the train images the ceiling is scored against: FID and PRDC
+    shift with both set sizes, so every row has the same two. Beyond the test split's size, as more samples steady
+    the ranks of close models (docs/experiments.md)."""
+    return min(config.num_samples, len(splits.train_images))
 
 
 @dataclass
@@ -233,6 +235,7 @@ def score_samples(
     sample_to_train = metrics.nearest_distance(metrics.pixel_codes(some_samples), splits.train_codes)
     return {
         "num_samples": len(samples),
+        "num_reference": len(next(iter(real_features.values()))),
         "judges": judges,
         "unrecognised_share": float((~recognised).double().mean()),
         **two_sample_accuracy(real_images, samples[: config.two_sample_images], config.two_sample_epochs, config.seed),
@@ -268,15 +271,16 @@ def score_generator(
 
 
 def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig) -> dict[str, dict]:
-    """The ceiling (test images against as many train images' features) and the floor (noise, like a model)."""
+    """The ceiling (the test split against `sample_count` train images: a model's two set sizes, swapped) and the
+    floor (noise, like a model)."""
     count = sample_count(config, splits)
-    real_samples = splits.test_images[metrics.seeded_subsets(len(splits.test_images), count, config.seed)[0]]
+    some_train = splits.train_images[metrics.seeded_subsets(len(splits.train_images), count, config.seed)[0]]
+    train_features = {name: predict(judge, some_train, config.batch_size)[0] for name, judge in panel.judges.items()}
     noise = pixel_noise_samples(splits.train_images, count, config.seed)
-    train_features = {name: features.train for name, features in panel.features.items()}
     test_features = {name: features.test for name, features in panel.features.items()}
     train_radius = metrics.kth_neighbour_radius(train_features[reference.judge], config.nearest_k)
     return {
-        "real_test": score_samples(panel, real_samples, train_features, train_radius, reference.test_to_train,
+        "real_test": score_samples(panel, splits.test_images, train_features, train_radius, reference.test_to_train,
                                    splits, config),
         "pixel_noise": score_samples(panel, noise, test_features, reference.radius, reference.test_to_train,
                                      splits, config),

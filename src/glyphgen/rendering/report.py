@@ -224,6 +224,13 @@ def _relative(path: Path, page_dir: Path) -> str:
     return path.relative_to(page_dir).as_posix()
 
 
+def set_sizes(rows: pd.DataFrame) -> list[tuple[int, int]]:
+    """Each row's two set sizes (the images scored, the reference), once each: one pair makes the rows comparable
+    (a model's samples against the test split; the ceiling's test split against as many training images)."""
+    pairs = rows[["num_samples", "num_reference"]].dropna().astype(int).itertuples(index=False)
+    return sorted({tuple(sorted(pair)) for pair in pairs})
+
+
 def _figures(pictures: list[tuple[Path, str]], page_dir: Path) -> list[dict]:
     return [{"src": _relative(picture, page_dir), "caption": caption} for picture, caption in pictures
             if picture.exists()]
@@ -246,9 +253,8 @@ def html_page(table: pd.DataFrame, sanity: dict[str, dict], renders_dir: str | P
             numbers = [(name, f"{value:.4g}") for name, value in rows.loc[model].dropna().items()
                        if not name.startswith("mean.")]
             cards.append({"model": model, "numbers": numbers, "figures": _figures(pictures, page_dir)})
-        counts = sorted({int(count) for count in rows["num_samples"].dropna()})
         datasets.append({"name": dataset, "leaderboard": board, "gallery": _figures(gallery, page_dir),
-                         "sample_counts": counts, "sanity": sanity_table(sanity[dataset]), "cards": cards,
+                         "set_sizes": set_sizes(rows), "sanity": sanity_table(sanity[dataset]), "cards": cards,
                          "details": rows.drop(columns=[c for c in rows.columns if c.startswith("mean.")]).to_html(
                              float_format=lambda v: f"{v:.4g}", na_rep="", classes="metrics")})
     previews = _figures([(renders_dir / d["name"] / "data_preview.png", f"{d['name']}: training images, one row "
