@@ -1,7 +1,5 @@
-"""One scorecard per model, and the same card for the ceiling (real test images) and floor (pixel noise) rows,
-each comparing sets of the same two sizes through the same judges (docs/metrics.md). What does not depend on
-the model is computed once: the judges' features (train_judges stage) and the `ReferenceStats`
-(evaluate_references)."""
+"""One scorecard per model, and the same card for the ceiling and floor rows (docs/metrics.md). What does not
+depend on the model is computed once: the judges' features (train_judges) and `ReferenceStats`."""
 
 from __future__ import annotations
 
@@ -133,9 +131,7 @@ def scoring_inputs(params: dict, dataset: str) -> tuple[EvaluateConfig, Splits, 
 
 
 def sample_count(config: EvaluateConfig, splits: Splits) -> int:
-    """The samples each model and the floor draw, and the train images the ceiling is scored against: FID and PRDC
-    shift with both set sizes, so every row has the same two. Beyond the test split's size, as more samples steady
-    the ranks of close models (docs/experiments.md)."""
+    """Samples per model and floor, train images for the ceiling: same two set sizes per row (docs/metrics.md)."""
     return min(config.num_samples, len(splits.train_images))
 
 
@@ -271,8 +267,7 @@ def score_generator(
 
 
 def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig) -> dict[str, dict]:
-    """The ceiling (the test split against `sample_count` train images: a model's two set sizes, swapped) and the
-    floor (noise, like a model)."""
+    """The ceiling (the test split against `sample_count` train images) and the floor (noise, like a model)."""
     count = sample_count(config, splits)
     some_train = splits.train_images[metrics.seeded_subsets(len(splits.train_images), count, config.seed)[0]]
     train_features = {name: predict(judge, some_train, config.batch_size)[0] for name, judge in panel.judges.items()}

@@ -225,8 +225,7 @@ def _relative(path: Path, page_dir: Path) -> str:
 
 
 def set_sizes(rows: pd.DataFrame) -> list[tuple[int, int]]:
-    """Each row's two set sizes (the images scored, the reference), once each: one pair makes the rows comparable
-    (a model's samples against the test split; the ceiling's test split against as many training images)."""
+    """Each row's two set sizes (images scored, reference) once each: rows compare when there is one pair."""
     pairs = rows[["num_samples", "num_reference"]].dropna().astype(int).itertuples(index=False)
     return sorted({tuple(sorted(pair)) for pair in pairs})
 
