@@ -9,9 +9,10 @@ For every model, data set and preset it trains one run from scratch, as the trai
 data on the device, the model's own `train_step`), and stops at each wall-clock checkpoint to score the
 model as the evaluate stage would: `finish_training` (the autoencoders' code mixture), then one judge's
 (`--judge`, by default params.yaml's first) FID and class entropy on `--samples` samples. Scoring time is not
-counted as training time. It prints the table and rewrites benchmarks/quality_vs_time.md and benchmarks/quality_vs_time.png (FID against
-seconds, one line per preset) from benchmarks/quality_vs_time.csv, where each run replaces the rows of the
-models and data sets it measured, so models can be measured one at a time (or in parallel processes).
+counted as training time. It prints the table and rewrites benchmarks/quality_vs_time.md and
+benchmarks/quality_vs_time.png (FID against seconds, one line per preset) from benchmarks/quality_vs_time.csv,
+where each run replaces the rows of the models and data sets it measured, so models can be measured one at a
+time (or in parallel processes).
 `--clock wall` (the default) counts wall-clock seconds: run it on an otherwise idle machine. On a shared
 machine, `--clock cpu --threads 1` counts the CPU seconds of one thread instead, which other processes do
 not inflate.

@@ -31,7 +31,8 @@ def card(row: str) -> dict:
               for judge, fid in zip(JUDGES, FIDS[row])}
     extra = {"reconstruction_mse": 0.01} if row == "ae" else {}
     # Models and the floor: 100 samples against 50 test images; the ceiling: the test images against 100.
-    sizes = {"num_samples": 50, "num_reference": 100} if row == "real_test" else {"num_samples": 100, "num_reference": 50}
+    sizes = ({"num_samples": 50, "num_reference": 100} if row == "real_test"
+             else {"num_samples": 100, "num_reference": 50})
     return {**sizes, "judges": judges, "c2st_accuracy": 0.7, "c2st_low": 0.65, "c2st_high": 0.75,
             "unrecognised_share": 0.1, "memorisation_rate": 0.05, **extra}
 
@@ -209,3 +210,5 @@ def test_rows_compare_only_when_each_holds_the_same_two_set_sizes_either_way_rou
     assert set_sizes(rows) == [(50, 100)]
     rows.loc[2, "num_samples"] = 80  # a card scored on other samples
     assert set_sizes(rows) == [(50, 80), (50, 100)]
+    rows.loc[2, "num_reference"] = None  # a card that does not say its reference: not comparable either
+    assert set_sizes(rows) == [(0, 80), (50, 100)]

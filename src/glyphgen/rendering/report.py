@@ -225,8 +225,8 @@ def _relative(path: Path, page_dir: Path) -> str:
 
 
 def set_sizes(rows: pd.DataFrame) -> list[tuple[int, int]]:
-    """Each row's two set sizes (images scored, reference) once each: rows compare when there is one pair."""
-    pairs = rows[["num_samples", "num_reference"]].dropna().astype(int).itertuples(index=False)
+    """Each row's two set sizes (images scored, reference; 0 if missing) once each: rows compare if one pair."""
+    pairs = rows[["num_samples", "num_reference"]].fillna(0).astype(int).itertuples(index=False)
     return sorted({tuple(sorted(pair)) for pair in pairs})
 
 
