@@ -196,9 +196,13 @@ def _mean_off_diagonal(points: torch.Tensor) -> float:
     return float(total) / (len(points) * (len(points) - 1))
 
 
-def seeded_subsets(count: int, size: int, seed: int, subsets: int = 1) -> list[torch.Tensor]:
+def seeded_subsets(count: int, size: int, seed: int, subsets: int) -> list[torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return [torch.randperm(count, generator=generator)[:size] for _ in range(subsets)]
+
+
+def seeded_subset(count: int, size: int, seed: int) -> torch.Tensor:
+    return seeded_subsets(count, size, seed, 1)[0]
 
 
 @dataclass

@@ -146,7 +146,7 @@ class ReferenceStats:
 
     @classmethod
     def measure(cls, panel: Panel, splits: Splits, config: EvaluateConfig) -> "ReferenceStats":
-        some = metrics.seeded_subsets(len(splits.test_images), config.memorisation_samples, config.seed)[0]
+        some = metrics.seeded_subset(len(splits.test_images), config.memorisation_samples, config.seed)
         some_tests = splits.test_images[some]
         first = next(iter(panel.features))
         return cls(first, metrics.kth_neighbour_radius(panel.features[first].test, config.nearest_k),
@@ -226,8 +226,8 @@ def score_samples(
                                                config)
         recognised |= confident
     real_images = splits.train_images[
-        metrics.seeded_subsets(len(splits.train_images), config.two_sample_images, config.seed)[0]]
-    some_samples = samples[metrics.seeded_subsets(len(samples), config.memorisation_samples, config.seed + 1)[0]]
+        metrics.seeded_subset(len(splits.train_images), config.two_sample_images, config.seed)]
+    some_samples = samples[metrics.seeded_subset(len(samples), config.memorisation_samples, config.seed + 1)]
     sample_to_train = metrics.nearest_distance(metrics.pixel_codes(some_samples), splits.train_codes)
     return {
         "num_samples": len(samples),
@@ -269,7 +269,7 @@ def score_generator(
 def score_references(panel: Panel, splits: Splits, reference: ReferenceStats, config: EvaluateConfig) -> dict[str, dict]:
     """The ceiling (the test split against `sample_count` train images) and the floor (noise, like a model)."""
     count = sample_count(config, splits)
-    some_train = splits.train_images[metrics.seeded_subsets(len(splits.train_images), count, config.seed)[0]]
+    some_train = splits.train_images[metrics.seeded_subset(len(splits.train_images), count, config.seed)]
     train_features = {name: predict(judge, some_train, config.batch_size)[0] for name, judge in panel.judges.items()}
     noise = pixel_noise_samples(splits.train_images, count, config.seed)
     test_features = {name: features.test for name, features in panel.features.items()}
