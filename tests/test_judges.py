@@ -4,8 +4,8 @@ import torch
 
 from glyphgen.errors import GlyphgenError
 from glyphgen.evaluation.judges import (
-    ARCHITECTURES, JudgeConfig, accuracy, class_groups, image_tensor, letters, load_judge, predict, save_judge, shifted,
-    train_judge,
+    ARCHITECTURES, JudgeConfig, accuracy, class_groups, image_tensor, letters, load_judge, outlier_images, predict,
+    save_judge, shifted, train_judge,
 )
 from glyphgen.io import ImageSet
 from glyphgen.params import parse_config
@@ -80,3 +80,15 @@ def test_judges_learn_letters_whatever_their_case():
     assert folded.class_names == ["a", "b", "c"] and folded.labels.tolist() == [0, 1, 0, 1, 0, 2]
     judge = train_judge("mlp", image_set, JudgeConfig(epochs=1, batch_size=3), torch.device("cpu"))
     assert judge.num_classes == 3 and judge(torch.rand(2, 1, 28, 28)).shape == (2, 3)
+
+
+def test_judges_taught_on_noise_call_it_no_class(panel, kmnist_train):
+    noise = outlier_images(400, 28, torch.Generator().manual_seed(1))
+
+    def called(judge):  # the share of noise images the judge gives a class with probability at least 0.5
+        return float(predict(judge, noise)[1].softmax(dim=1).amax(dim=1).ge(0.5).float().mean())
+
+    # the panel's wide_cnn, trained the same way but never shown noise, calls most of it a class
+    unexposed = train_judge("wide_cnn", kmnist_train, JudgeConfig(epochs=2, batch_size=32, seed=3, outlier_share=0),
+                            torch.device("cpu"))
+    assert all(called(judge) < 0.1 for judge in panel.judges.values()) and called(unexposed) > 0.3

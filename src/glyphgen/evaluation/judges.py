@@ -31,10 +31,12 @@ class JudgeConfig:
     weight_decay: float = 0.01
     seed: int = 0
     shift: int = 0  # training images moved by up to this many pixels (at 28 px) in x and y; 0 = none
+    outlier_share: float = 0.25  # noise added to each batch, taught to claim no class (docs/metrics.md)
+    outlier_weight: float = 0.5
 
     def __post_init__(self) -> None:
         check_positive(self, "epochs", "batch_size", "max_lr")
-        check_non_negative(self, "weight_decay", "shift")
+        check_non_negative(self, "weight_decay", "shift", "outlier_share", "outlier_weight")
         if self.shift > JUDGE_SIZE // 4:
             raise ValueError(f"shift: expected at most {JUDGE_SIZE // 4} pixels, got {self.shift}")
 
@@ -140,6 +142,14 @@ def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> to
     return padded[:, 0][batch, rows, columns].unsqueeze(1)
 
 
+def outlier_images(count: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Images of no class: half uniform noise, half sparse speckle, each image its own density up to 30%."""
+    uniform = torch.rand(count // 2, 1, size, size, generator=generator)
+    density = 0.3 * torch.rand(count - count // 2, 1, 1, 1, generator=generator)
+    speckle = (torch.rand(count - count // 2, 1, size, size, generator=generator) < density).float()
+    return torch.cat([uniform, speckle])
+
+
 def letter_names(class_names: list[str]) -> list[str]:
     """The class names case-folded, each once, in order of first appearance (o and O are one letter)."""
     return list(dict.fromkeys(name.casefold() for name in class_names))
@@ -171,7 +181,11 @@ def train_judge(name: str, train_set: ImageSet, config: JudgeConfig, device: tor
         for images, labels in data.epoch_batches(config.batch_size, generator):
             if config.shift:
                 images = shifted(images, config.shift, generator)
-            loss = F.cross_entropy(model(images), labels)
+            outliers = outlier_images(round(config.outlier_share * len(images)), images.shape[-1], generator)
+            logits = model(torch.cat([images, outliers.to(images.device)]))
+            loss = F.cross_entropy(logits[:len(labels)], labels)
+            if len(outliers):
+                loss = loss - config.outlier_weight * logits[len(labels):].log_softmax(dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
