@@ -143,7 +143,7 @@ def shifted(images: torch.Tensor, pixels: int, generator: torch.Generator) -> to
 
 
 def outlier_images(count: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Images of no class: half uniform noise, half sparse speckle, each image its own density up to 30%."""
+    """Images of no class: half uniform noise, half sparse speckle, each image lit at its own rate up to 0.3."""
     uniform = torch.rand(count // 2, 1, size, size, generator=generator)
     density = 0.3 * torch.rand(count - count // 2, 1, 1, 1, generator=generator)
     speckle = (torch.rand(count - count // 2, 1, size, size, generator=generator) < density).float()
