@@ -7,6 +7,7 @@ from glyphgen.evaluation.judges import (
     ARCHITECTURES, JudgeConfig, accuracy, class_groups, image_tensor, letters, load_judge, outlier_images, predict,
     save_judge, shifted, train_judge,
 )
+from glyphgen.evaluation.metrics import confident_calls
 from glyphgen.io import ImageSet
 from glyphgen.params import parse_config
 
@@ -86,9 +87,15 @@ def test_judges_taught_on_noise_call_it_no_class(panel, kmnist_train):
     noise = outlier_images(400, 28, torch.Generator().manual_seed(1))
 
     def called(judge):  # the share of noise images the judge gives a class with probability at least 0.5
-        return float(predict(judge, noise)[1].softmax(dim=1).amax(dim=1).ge(0.5).float().mean())
+        return float(confident_calls(predict(judge, noise)[1], 0.5)[1].float().mean())
 
-    # the panel's wide_cnn, trained the same way but never shown noise, calls most of it a class
-    unexposed = train_judge("wide_cnn", kmnist_train, JudgeConfig(epochs=2, batch_size=32, seed=3, outlier_share=0),
+    def top_probability(judge):  # how sure the judge is of noise on average: 1 / classes when not at all
+        return float(predict(judge, noise)[1].softmax(dim=1).amax(dim=1).mean())
+
+    assert all(called(judge) < 0.1 for judge in panel.judges.values())
+    # The panel's wide_cnn trained the same way (conftest.panel) but never shown noise is surer of it. Its share of
+    # confident calls swings with the seed on this little data, its mean top probability much less.
+    seed = list(ARCHITECTURES).index("wide_cnn")
+    unexposed = train_judge("wide_cnn", kmnist_train, JudgeConfig(epochs=2, batch_size=32, seed=seed, outlier_share=0),
                             torch.device("cpu"))
-    assert all(called(judge) < 0.1 for judge in panel.judges.values()) and called(unexposed) > 0.3
+    assert top_probability(unexposed) > 0.25 > top_probability(panel.judges["wide_cnn"])
